@@ -1,0 +1,513 @@
+"""Integrator kernels, pasted into every generated system module.
+
+Why a template: numba cannot cache a kernel that receives the right-hand side
+as a function argument (it recompiles in every process), but it caches a
+kernel that calls a module-global ``rhs``. So each system gets one small
+generated module: its ``rhs``/``jac`` followed by the text of this file after
+the marker line. The stubs above the marker only make this file importable and
+lintable on its own.
+
+Conventions shared by all kernels
+---------------------------------
+- ``X0`` is ``(batch, dim)``, ``P`` is ``(batch, n_parameters)``; each row is
+  integrated independently, in order (no reductions across rows, so results do
+  not depend on how a batch is split).
+- ``out`` is ``(batch, n_times, dim)``; entries after a failure are NaN.
+- ``status`` codes: 0 ok, 1 non-finite state, 2 beyond the bound, 3 step budget
+  exhausted, 4 step size underflow, 5 invalid time grid. ``t_fail`` holds the
+  time of the failure (NaN when ok).
+"""
+# ruff: noqa: E402, F811
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from chaosatlas.integrate.tableau import DOP_A, DOP_B, DOP_C, DOP_D, DOP_E3, DOP_E5
+
+DIM = 1
+NDELAY = 0
+
+
+def rhs(t, x, xd, p, out):  # pragma: no cover - replaced in generated modules
+    raise NotImplementedError
+
+
+def jac(t, x, xd, p, out):  # pragma: no cover
+    raise NotImplementedError
+
+
+def delay_times(p, out):  # pragma: no cover
+    raise NotImplementedError
+
+
+# ---- BEGIN KERNELS ----
+STATUS_OK = 0
+STATUS_NONFINITE = 1
+STATUS_BOUND = 2
+STATUS_MAX_STEPS = 3
+STATUS_UNDERFLOW = 4
+STATUS_BAD_GRID = 5
+
+
+@njit(cache=True)
+def _check_state(y, bound, bounded):
+    for d in range(y.shape[0]):
+        v = y[d]
+        if not math.isfinite(v):
+            return STATUS_NONFINITE
+        if bounded[d] and abs(v) > bound:
+            return STATUS_BOUND
+    return STATUS_OK
+
+
+@njit(cache=True)
+def _check_grid(t_eval):
+    for k in range(1, t_eval.shape[0]):
+        if not (t_eval[k] >= t_eval[k - 1]):
+            return False
+    return t_eval.shape[0] > 0
+
+
+@njit(cache=True)
+def rhs_batch(t, X, XD, P, out):
+    """Evaluate the right-hand side (or map) for each row."""
+    for b in range(X.shape[0]):
+        rhs(t, X[b], XD[b], P[b], out[b])
+
+
+@njit(cache=True)
+def jac_batch(t, X, XD, P, out):
+    """Evaluate the Jacobian for each row; ``out`` is ``(batch, dim, dim)``."""
+    for b in range(X.shape[0]):
+        for r in range(out.shape[1]):
+            for c in range(out.shape[2]):
+                out[b, r, c] = 0.0
+        jac(t, X[b], XD[b], P[b], out[b])
+
+
+# ---------------------------------------------------------------- RK4
+
+
+@njit(cache=True)
+def _rk4_one(x0, t_eval, p, h_max, bound, bounded, max_steps, out):
+    n = x0.shape[0]
+    xd = np.zeros(NDELAY)
+    y = x0.copy()
+    k1 = np.empty(n)
+    k2 = np.empty(n)
+    k3 = np.empty(n)
+    k4 = np.empty(n)
+    tmp = np.empty(n)
+    for d in range(n):
+        out[0, d] = y[d]
+    steps = 0
+    for k in range(1, t_eval.shape[0]):
+        t_start = t_eval[k - 1]
+        span = t_eval[k] - t_start
+        m = max(1, int(math.ceil(span / h_max - 1e-9)))
+        h = span / m
+        for s in range(m):
+            t = t_start + s * h
+            rhs(t, y, xd, p, k1)
+            for d in range(n):
+                tmp[d] = y[d] + 0.5 * h * k1[d]
+            rhs(t + 0.5 * h, tmp, xd, p, k2)
+            for d in range(n):
+                tmp[d] = y[d] + 0.5 * h * k2[d]
+            rhs(t + 0.5 * h, tmp, xd, p, k3)
+            for d in range(n):
+                tmp[d] = y[d] + h * k3[d]
+            rhs(t + h, tmp, xd, p, k4)
+            for d in range(n):
+                y[d] = y[d] + h * (k1[d] + 2.0 * k2[d] + 2.0 * k3[d] + k4[d]) / 6.0
+            steps += 1
+            code = _check_state(y, bound, bounded)
+            if code != STATUS_OK:
+                return code, t + h, steps
+            if steps >= max_steps and (s < m - 1 or k < t_eval.shape[0] - 1):
+                return STATUS_MAX_STEPS, t + h, steps
+        for d in range(n):
+            out[k, d] = y[d]
+    return STATUS_OK, np.nan, steps
+
+
+@njit(cache=True)
+def rk4_batch(X0, t_eval, P, h_max, bound, bounded, max_steps, out, status, t_fail, n_steps):
+    """Classical fixed-step RK4; each output interval is split into equal steps <= h_max."""
+    good = _check_grid(t_eval)
+    for b in range(X0.shape[0]):
+        out[b, :, :] = np.nan
+        if not good:
+            status[b] = STATUS_BAD_GRID
+            t_fail[b] = np.nan
+            n_steps[b] = 0
+            continue
+        code, tf, steps = _rk4_one(X0[b], t_eval, P[b], h_max, bound, bounded, max_steps, out[b])
+        status[b] = code
+        t_fail[b] = tf
+        n_steps[b] = steps
+
+
+# ---------------------------------------------------------------- DOP853
+
+
+@njit(cache=True)
+def _rms_scaled(v, scale):
+    acc = 0.0
+    for d in range(v.shape[0]):
+        q = v[d] / scale[d]
+        acc += q * q
+    return math.sqrt(acc / v.shape[0])
+
+
+@njit(cache=True)
+def _initial_step(t0, y0, f0, p, xd, rtol, atol, order, h_limit):
+    """Hairer's starting-step heuristic (HNW I, section II.4)."""
+    n = y0.shape[0]
+    scale = np.empty(n)
+    for d in range(n):
+        scale[d] = atol + abs(y0[d]) * rtol
+    d0 = _rms_scaled(y0, scale)
+    d1 = _rms_scaled(f0, scale)
+    if d0 < 1e-5 or d1 < 1e-5:
+        h0 = 1e-6
+    else:
+        h0 = 0.01 * d0 / d1
+    h0 = min(h0, h_limit)
+    y1 = np.empty(n)
+    for d in range(n):
+        y1[d] = y0[d] + h0 * f0[d]
+    f1 = np.empty(n)
+    rhs(t0 + h0, y1, xd, p, f1)
+    for d in range(n):
+        y1[d] = f1[d] - f0[d]
+    d2 = _rms_scaled(y1, scale) / h0
+    if d1 <= 1e-15 and d2 <= 1e-15:
+        h1 = max(1e-6, h0 * 1e-3)
+    else:
+        h1 = (0.01 / max(d1, d2)) ** (1.0 / (order + 1))
+    return min(100 * h0, h1, h_limit)
+
+
+@njit(cache=True)
+def _dop853_one(x0, t_eval, p, rtol, atol, h_max, bound, bounded, max_steps, out):
+    n = x0.shape[0]
+    n_out = t_eval.shape[0]
+    xd = np.zeros(NDELAY)
+    K = np.empty((16, n))
+    F = np.empty((7, n))
+    y = x0.copy()
+    y_new = np.empty(n)
+    tmp = np.empty(n)
+    t = t_eval[0]
+    t_end = t_eval[n_out - 1]
+    k_out = 0
+    while k_out < n_out and t_eval[k_out] <= t:
+        for d in range(n):
+            out[k_out, d] = y[d]
+        k_out += 1
+    if k_out == n_out:
+        return STATUS_OK, np.nan, 0
+    rhs(t, y, xd, p, K[0])
+    code = _check_state(K[0], np.inf, bounded)
+    if code != STATUS_OK:
+        return code, t, 0
+    h = _initial_step(t, y, K[0], p, xd, rtol, atol, 7, min(h_max, t_end - t))
+    rejected = False
+    steps = 0
+    exponent = -1.0 / 8.0
+    while True:
+        if steps >= max_steps:
+            return STATUS_MAX_STEPS, t, steps
+        if t + h > t_end:
+            h = t_end - t
+        if h <= 10.0 * np.finfo(np.float64).eps * max(abs(t), 1.0):
+            return STATUS_UNDERFLOW, t, steps
+        for s in range(1, 12):
+            for d in range(n):
+                acc = 0.0
+                for r in range(s):
+                    acc += DOP_A[s, r] * K[r, d]
+                tmp[d] = y[d] + h * acc
+            rhs(t + DOP_C[s] * h, tmp, xd, p, K[s])
+        for d in range(n):
+            acc = 0.0
+            for r in range(12):
+                acc += DOP_B[r] * K[r, d]
+            y_new[d] = y[d] + h * acc
+        rhs(t + h, y_new, xd, p, K[12])
+        err5 = 0.0
+        err3 = 0.0
+        for d in range(n):
+            sc = atol + rtol * max(abs(y[d]), abs(y_new[d]))
+            e5 = 0.0
+            e3 = 0.0
+            for r in range(13):
+                e5 += DOP_E5[r] * K[r, d]
+                e3 += DOP_E3[r] * K[r, d]
+            e5 /= sc
+            e3 /= sc
+            err5 += e5 * e5
+            err3 += e3 * e3
+        if err5 == 0.0 and err3 == 0.0:
+            err = 0.0
+        else:
+            err = abs(h) * err5 / math.sqrt((err5 + 0.01 * err3) * n)
+        steps += 1
+        if err < 1.0:
+            if err == 0.0:
+                factor = 10.0
+            else:
+                factor = min(10.0, 0.9 * err**exponent)
+            if rejected:
+                factor = min(1.0, factor)
+            t_new = t + h
+            if t_new >= t_end:
+                t_new = t_end
+            code = _check_state(y_new, bound, bounded)
+            if code == STATUS_OK:
+                code = _check_state(K[12], np.inf, bounded)
+            if code != STATUS_OK:
+                return code, t_new, steps
+            if k_out < n_out and t_eval[k_out] <= t_new:
+                # Dense output of order 7: three more stages, then the
+                # interpolating polynomial in nested form.
+                for s in range(13, 16):
+                    for d in range(n):
+                        acc = 0.0
+                        for r in range(s):
+                            acc += DOP_A[s, r] * K[r, d]
+                        tmp[d] = y[d] + h * acc
+                    rhs(t + DOP_C[s] * h, tmp, xd, p, K[s])
+                for d in range(n):
+                    dy = y_new[d] - y[d]
+                    F[0, d] = dy
+                    F[1, d] = h * K[0, d] - dy
+                    F[2, d] = 2.0 * dy - h * (K[12, d] + K[0, d])
+                    for m in range(4):
+                        acc = 0.0
+                        for r in range(16):
+                            acc += DOP_D[m, r] * K[r, d]
+                        F[3 + m, d] = h * acc
+                while k_out < n_out and t_eval[k_out] <= t_new:
+                    if t_eval[k_out] == t_new:
+                        for d in range(n):
+                            out[k_out, d] = y_new[d]
+                    else:
+                        theta = (t_eval[k_out] - t) / h
+                        for d in range(n):
+                            v = 0.0
+                            for q in range(7):
+                                v += F[6 - q, d]
+                                if q % 2 == 0:
+                                    v *= theta
+                                else:
+                                    v *= 1.0 - theta
+                            out[k_out, d] = v + y[d]
+                    k_out += 1
+            for d in range(n):
+                y[d] = y_new[d]
+                K[0, d] = K[12, d]
+            t = t_new
+            if k_out >= n_out:
+                return STATUS_OK, np.nan, steps
+            h = min(h * factor, h_max)
+            rejected = False
+        else:
+            if err != err:  # NaN from a blown-up stage: shrink hard
+                factor = 0.2
+            else:
+                factor = max(0.2, 0.9 * err**exponent)
+            h *= factor
+            rejected = True
+
+
+@njit(cache=True)
+def dop853_batch(
+    X0, t_eval, P, rtol, atol, h_max, bound, bounded, max_steps, out, status, t_fail, n_steps
+):
+    """Adaptive Dormand-Prince 8(5,3) with dense output at ``t_eval``."""
+    good = _check_grid(t_eval)
+    for b in range(X0.shape[0]):
+        out[b, :, :] = np.nan
+        if not good:
+            status[b] = STATUS_BAD_GRID
+            t_fail[b] = np.nan
+            n_steps[b] = 0
+            continue
+        code, tf, steps = _dop853_one(
+            X0[b], t_eval, P[b], rtol, atol, h_max, bound, bounded, max_steps, out[b]
+        )
+        status[b] = code
+        t_fail[b] = tf
+        n_steps[b] = steps
+
+
+# ---------------------------------------------------------------- maps
+
+
+@njit(cache=True)
+def map_batch(X0, n_eval, P, bound, bounded, max_steps, out, status, t_fail, n_steps):
+    """Iterate a map; ``n_eval`` are ascending integer iteration counts."""
+    n = X0.shape[1]
+    xd = np.zeros(NDELAY)
+    y = np.empty(n)
+    y_next = np.empty(n)
+    good = True
+    for k in range(1, n_eval.shape[0]):
+        if n_eval[k] < n_eval[k - 1]:
+            good = False
+    for b in range(X0.shape[0]):
+        out[b, :, :] = np.nan
+        status[b] = STATUS_OK
+        t_fail[b] = np.nan
+        n_steps[b] = 0
+        if not good or n_eval.shape[0] == 0:
+            status[b] = STATUS_BAD_GRID
+            continue
+        if n_eval[n_eval.shape[0] - 1] - n_eval[0] > max_steps:
+            status[b] = STATUS_MAX_STEPS
+            t_fail[b] = n_eval[0] + max_steps
+            continue
+        for d in range(n):
+            y[d] = X0[b, d]
+            out[b, 0, d] = y[d]
+        it = n_eval[0]
+        failed = False
+        for k in range(1, n_eval.shape[0]):
+            while it < n_eval[k]:
+                rhs(float(it), y, xd, P[b], y_next)
+                it += 1
+                for d in range(n):
+                    y[d] = y_next[d]
+                code = _check_state(y, bound, bounded)
+                if code != STATUS_OK:
+                    status[b] = code
+                    t_fail[b] = it
+                    failed = True
+                    break
+            if failed:
+                break
+            for d in range(n):
+                out[b, k, d] = y[d]
+        n_steps[b] = it - n_eval[0]
+
+
+# ---------------------------------------------------------------- delay equations
+
+
+@njit(cache=True)
+def _hermite(xs, fs, i, theta, h, var):
+    t2 = theta * theta
+    t3 = t2 * theta
+    return (
+        (2.0 * t3 - 3.0 * t2 + 1.0) * xs[i, var]
+        + (t3 - 2.0 * t2 + theta) * h * fs[i, var]
+        + (-2.0 * t3 + 3.0 * t2) * xs[i + 1, var]
+        + (t3 - t2) * h * fs[i + 1, var]
+    )
+
+
+@njit(cache=True)
+def _history(s, t0, h, last, xs, fs, x0, var):
+    """State ``var`` at time ``s`` from the constant history and the grid so far."""
+    if s <= t0:
+        return x0[var]
+    u = (s - t0) / h
+    i = int(math.floor(u))
+    if i >= last:
+        i = last - 1
+    if i < 0:
+        i = 0
+    theta = (s - (t0 + i * h)) / h
+    return _hermite(xs, fs, i, theta, h, var)
+
+
+@njit(cache=True)
+def _delayed(s, taus, delay_var, t0, h, last, xs, fs, x0, xd):
+    for k in range(taus.shape[0]):
+        xd[k] = _history(s - taus[k], t0, h, last, xs, fs, x0, delay_var[k])
+
+
+@njit(cache=True)
+def _dde_one(x0, t_eval, p, delay_var, h_req, bound, bounded, max_steps, out):
+    n = x0.shape[0]
+    taus = np.empty(NDELAY)
+    delay_times(p, taus)
+    h = h_req
+    for k in range(NDELAY):
+        if not (taus[k] > 0):
+            return STATUS_BAD_GRID, t_eval[0], 0
+        h = min(h, taus[k])  # keeps every delayed time in the computed past
+    t0 = t_eval[0]
+    t_end = t_eval[t_eval.shape[0] - 1]
+    n_grid = int(math.ceil((t_end - t0) / h - 1e-9))
+    if n_grid < 1:
+        n_grid = 1
+    if n_grid > max_steps:
+        return STATUS_MAX_STEPS, t0 + max_steps * h, 0
+    h = (t_end - t0) / n_grid if t_end > t0 else h
+    xs = np.empty((n_grid + 1, n))
+    fs = np.empty((n_grid + 1, n))
+    xd = np.empty(NDELAY)
+    k1 = np.empty(n)
+    k2 = np.empty(n)
+    k3 = np.empty(n)
+    k4 = np.empty(n)
+    tmp = np.empty(n)
+    for d in range(n):
+        xs[0, d] = x0[d]
+    _delayed(t0, taus, delay_var, t0, h, 0, xs, fs, x0, xd)
+    rhs(t0, xs[0], xd, p, fs[0])
+    for step in range(n_grid):
+        t = t0 + step * h
+        last = step  # grid points 0..step are known
+        for d in range(n):
+            k1[d] = fs[step, d]
+            tmp[d] = xs[step, d] + 0.5 * h * k1[d]
+        _delayed(t + 0.5 * h, taus, delay_var, t0, h, max(last, 1), xs, fs, x0, xd)
+        rhs(t + 0.5 * h, tmp, xd, p, k2)
+        for d in range(n):
+            tmp[d] = xs[step, d] + 0.5 * h * k2[d]
+        rhs(t + 0.5 * h, tmp, xd, p, k3)
+        for d in range(n):
+            tmp[d] = xs[step, d] + h * k3[d]
+        _delayed(t + h, taus, delay_var, t0, h, max(last, 1), xs, fs, x0, xd)
+        rhs(t + h, tmp, xd, p, k4)
+        for d in range(n):
+            xs[step + 1, d] = xs[step, d] + h * (k1[d] + 2.0 * k2[d] + 2.0 * k3[d] + k4[d]) / 6.0
+        code = _check_state(xs[step + 1], bound, bounded)
+        if code != STATUS_OK:
+            return code, t + h, step + 1
+        _delayed(t + h, taus, delay_var, t0, h, max(last, 1), xs, fs, x0, xd)
+        rhs(t + h, xs[step + 1], xd, p, fs[step + 1])
+    for k in range(t_eval.shape[0]):
+        for d in range(n):
+            out[k, d] = _history(t_eval[k], t0, h, n_grid, xs, fs, x0, d)
+    for d in range(n):
+        out[0, d] = x0[d]
+        out[t_eval.shape[0] - 1, d] = xs[n_grid, d]
+    return STATUS_OK, np.nan, n_grid
+
+
+@njit(cache=True)
+def dde_batch(X0, t_eval, P, delay_var, h_max, bound, bounded, max_steps, out, status, t_fail, n_steps):
+    """Delay equations by the method of steps: RK4 on a uniform grid with h <= min delay,
+    delayed states from cubic Hermite interpolation of the computed grid (constant history)."""
+    good = _check_grid(t_eval)
+    for b in range(X0.shape[0]):
+        out[b, :, :] = np.nan
+        if not good:
+            status[b] = STATUS_BAD_GRID
+            t_fail[b] = np.nan
+            n_steps[b] = 0
+            continue
+        code, tf, steps = _dde_one(
+            X0[b], t_eval, P[b], delay_var, h_max, bound, bounded, max_steps, out[b]
+        )
+        status[b] = code
+        t_fail[b] = tf
+        n_steps[b] = steps
