@@ -1,0 +1,206 @@
+"""Schemas of the products: pandera for NetCDF tables, structural checks for Zarr.
+
+A failed check raises :class:`ProductError` naming the variable (and group)
+that fails, so a rule fails with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandera.xarray as pxr
+import xarray as xr
+
+from .products import COMPLETE_MARKER
+
+CATALOGUE_STATUSES = (
+    "ok",
+    "diverges",
+    "max_steps",
+    "fixed_point",
+    "compile_error",
+    "invalid",
+    "error",
+)
+TRAJECTORY_STATUS_MEANINGS = "ok nonfinite diverged max_steps step_underflow bad_time_grid"
+SCHEMA_VERSION = "1"
+
+
+class ProductError(ValueError):
+    """A product does not match its schema."""
+
+
+def _is_string(da: xr.DataArray) -> bool:
+    # Zarr reads strings back as StringDType ('T'), NetCDF as object ('O').
+    return da.dtype.kind in "OUT"
+
+
+_string = pxr.Check(_is_string, error="expected a string variable")
+
+
+def _reason_where_not_ok(ds: xr.Dataset) -> bool:
+    status = np.asarray(ds["status"].values).astype(str)
+    reason = np.asarray(ds["reason"].values).astype(str)
+    bad = (status != "ok") & (np.char.str_len(reason) == 0)
+    return not bool(bad.any())
+
+
+def _status_known(da: xr.DataArray) -> bool:
+    return bool(np.isin(np.asarray(da.values).astype(str), CATALOGUE_STATUSES).all())
+
+
+def _positive_where_ok(ds: xr.Dataset) -> bool:
+    ok = np.asarray(ds["status"].values).astype(str) == "ok"
+    period = np.asarray(ds["period"].values, dtype=float)
+    dt = np.asarray(ds["dt"].values, dtype=float)
+    return bool(np.all(np.isfinite(period[ok]) & (period[ok] > 0) & (dt[ok] > 0)))
+
+
+CATALOGUE_SCHEMA = pxr.DatasetSchema(
+    data_vars={
+        "kind": pxr.DataVar(dims=("system",), checks=[_string, pxr.Check.isin(["flow", "map", "dde"])]),
+        "family": pxr.DataVar(dims=("system",), checks=[_string]),
+        "dimension": pxr.DataVar(dtype=np.int64, dims=("system",), checks=[pxr.Check.gt(0)]),
+        "n_parameters": pxr.DataVar(dtype=np.int64, dims=("system",), checks=[pxr.Check.ge(0)]),
+        "parameters": pxr.DataVar(dims=("system",), checks=[_string]),
+        "variables": pxr.DataVar(dims=("system",), checks=[_string]),
+        "equations": pxr.DataVar(dims=("system",), checks=[_string]),
+        "initial_state": pxr.DataVar(dims=("system",), checks=[_string]),
+        "period": pxr.DataVar(dtype=np.float64, dims=("system",), nullable=True),
+        "period_source": pxr.DataVar(dims=("system",), checks=[_string]),
+        "dt": pxr.DataVar(dtype=np.float64, dims=("system",), nullable=True),
+        "integrator": pxr.DataVar(dims=("system",), checks=[_string]),
+        "status": pxr.DataVar(dims=("system",), checks=[_string, pxr.Check(_status_known, error="unknown status")]),
+        "reason": pxr.DataVar(dims=("system",), checks=[_string]),
+        "citation": pxr.DataVar(dims=("system",), checks=[_string]),
+        "description": pxr.DataVar(dims=("system",), checks=[_string]),
+        "reference": pxr.DataVar(dims=("system",), checks=[_string]),
+        "source_file": pxr.DataVar(dims=("system",), checks=[_string]),
+    },
+    coords={"system": pxr.Coordinate(checks=[_string])},
+    checks=[
+        pxr.Check(_reason_where_not_ok, error="a system that is not ok has no reason"),
+        pxr.Check(_positive_where_ok, error="an ok system lacks a positive period/dt"),
+    ],
+    attrs={},
+)
+
+CATALOGUE_REQUIRED_ATTRS = ("chaosatlas_version", "git_commit", "config_hash", "creation_time", "schema_version")
+
+
+def validate_catalogue(ds: xr.Dataset) -> xr.Dataset:
+    """Validate ``results/catalogue.nc`` (as a dataset); raise :class:`ProductError`."""
+    try:
+        CATALOGUE_SCHEMA.validate(ds)
+    except Exception as exc:  # pandera's SchemaError(s)
+        raise ProductError(f"catalogue: {exc}") from exc
+    missing = [a for a in CATALOGUE_REQUIRED_ATTRS if a not in ds.attrs]
+    if missing:
+        raise ProductError(f"catalogue: missing attribute(s) {', '.join(missing)}")
+    if len(np.unique(ds["system"].values.astype(str))) != ds.sizes["system"]:
+        raise ProductError("catalogue: coordinate 'system' has duplicate names")
+    return ds
+
+
+# ----------------------------------------------------------------------------- Zarr
+
+GROUP_REQUIRED_ATTRS = (
+    "system",
+    "kind",
+    "parameters",
+    "integrator",
+    "rtol",
+    "atol",
+    "dt",
+    "period",
+    "seed",
+    "split",
+    "chaosatlas_version",
+    "config_hash",
+)
+
+
+def check_trajectory_group(ds: xr.Dataset, group: str) -> list[str]:
+    """Problems with one system's group of a trajectory store (empty if none)."""
+    problems: list[str] = []
+
+    def bad(msg: str) -> None:
+        problems.append(f"group {group!r}: {msg}")
+
+    if "x" not in ds.data_vars:
+        bad("missing variable 'x'")
+        return problems
+    x = ds["x"]
+    if x.dims != ("trajectory", "time", "variable"):
+        bad(f"variable 'x' has dims {x.dims}, expected ('trajectory', 'time', 'variable')")
+    if x.dtype != np.float64:
+        bad(f"variable 'x' has dtype {x.dtype}, expected float64")
+    for coord in ("trajectory", "time", "time_periods", "variable"):
+        if coord not in ds.coords:
+            bad(f"missing coordinate {coord!r}")
+    if "variable" in ds.coords and not _is_string(ds["variable"]):
+        bad("coordinate 'variable' is not text")
+    for name, dtype in (("status", np.int8), ("t_fail", np.float64), ("initial_state", np.float64)):
+        if name not in ds.data_vars:
+            bad(f"missing variable {name!r}")
+        elif ds[name].dtype != dtype:
+            bad(f"variable {name!r} has dtype {ds[name].dtype}, expected {np.dtype(dtype)}")
+    for attr in GROUP_REQUIRED_ATTRS:
+        if attr not in ds.attrs:
+            bad(f"missing attribute {attr!r}")
+    if problems:
+        return problems
+    time = ds["time"].values
+    if time.size > 1 and not np.all(np.diff(time) > 0):
+        bad("coordinate 'time' is not strictly increasing")
+    status = ds["status"].values
+    if not np.isin(status, np.arange(6)).all():
+        bad(f"variable 'status' has unknown codes {sorted(set(status.tolist()) - set(range(6)))}")
+    values = x.values
+    ok = status == 0
+    finite = np.isfinite(values).all(axis=(1, 2))
+    torn = np.flatnonzero(ok & ~finite)
+    if torn.size:
+        bad(
+            f"variable 'x' has non-finite values in {torn.size} trajectories marked ok "
+            f"(first: trajectory {int(torn[0])}): unwritten or lost chunks"
+        )
+    return problems
+
+
+def check_trajectory_store(path: str | os.PathLike[str], require_marker: bool = True) -> dict[str, int]:
+    """Structural check of a trajectory store; returns ``{system: n_trajectories}``.
+
+    Raises
+    ------
+    ProductError
+        Listing every problem found, each naming the group and variable.
+    """
+    import zarr
+
+    path = Path(path)
+    problems: list[str] = []
+    if require_marker and not (path / COMPLETE_MARKER).exists():
+        raise ProductError(f"{path}: no completion marker {COMPLETE_MARKER}: the store is incomplete")
+    try:
+        root = zarr.open_group(str(path), mode="r")
+    except Exception as exc:
+        raise ProductError(f"{path}: not a Zarr store: {exc}") from exc
+    systems = json.loads(root.attrs.get("systems", "[]"))
+    groups = sorted(name for name, _ in root.groups())
+    if sorted(systems) != groups:
+        problems.append(f"root attribute 'systems' lists {sorted(systems)}, store has groups {groups}")
+    counts: dict[str, int] = {}
+    for group in groups:
+        try:
+            ds = xr.open_zarr(str(path), group=group, consolidated=False, zarr_format=3)
+            problems += check_trajectory_group(ds.load(), group)
+            counts[group] = int(ds.sizes.get("trajectory", 0))
+        except Exception as exc:  # a torn chunk fails to decode (crc32c)
+            problems.append(f"group {group!r}: cannot be read: {type(exc).__name__}: {exc}")
+    if problems:
+        raise ProductError(f"{path}:\n  " + "\n  ".join(problems))
+    return counts
