@@ -1,0 +1,26 @@
+"""chaosatlas: catalogue -> trajectories (and, as they land, diagnostics, models, causal).
+
+Run `snakemake --cores all`; the default profile is workflow/profiles/default.
+"""
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/catalogue.smk"
+include: "rules/integrate.smk"
+
+
+rule all:
+    input:
+        "results/catalogue.nc",
+        expand("results/trajectories/{split}.zarr", split=SPLITS),
+    default_target: True

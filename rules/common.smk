@@ -1,0 +1,12 @@
+# Shared definitions for every rule file.
+from pathlib import Path
+
+SPLITS = ["train", "val", "test"]
+CATALOGUE_FILES = sorted(
+    str(p) for p in Path(workflow.basedir, "resources", "systems").glob("*.yaml")
+)
+
+
+def rule_threads(name, default=2):
+    """Threads for a rule from the config's `threads` section (capped by --cores)."""
+    return int(config.get("threads", {}).get(name, default))

@@ -1,0 +1,20 @@
+rule integrate:
+    """Integrate the ok systems from attractor initial conditions into one Zarr store per split."""
+    input:
+        catalogue="results/catalogue.nc",
+    output:
+        train=directory("results/trajectories/train.zarr"),
+        val=directory("results/trajectories/val.zarr"),
+        test=directory("results/trajectories/test.zarr"),
+    params:
+        integration=config["integration"],
+    threads: rule_threads("integrate")
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    log:
+        "results/logs/integrate.log",
+    conda:
+        "../envs/chaosatlas.yaml"
+    script:
+        "../scripts/integrate.py"
