@@ -91,12 +91,36 @@ CATALOGUE_SCHEMA = pxr.DatasetSchema(
 CATALOGUE_REQUIRED_ATTRS = ("chaosatlas_version", "git_commit", "config_hash", "creation_time", "schema_version")
 
 
+def validate_with_names(schema: pxr.DatasetSchema, ds: xr.Dataset, product: str) -> None:
+    """Run a pandera schema; on failure, say which variable(s) fail and how.
+
+    pandera's own message does not always name the variable (a dtype mismatch
+    reads "expected dtype int64, got float32"), so each variable is re-checked
+    alone to find the culprits.
+    """
+    try:
+        schema.validate(ds)
+        return
+    except Exception as exc:  # pandera's SchemaError(s)
+        first = exc
+    problems = []
+    for name, spec in (schema.data_vars or {}).items():
+        if name not in ds.variables:
+            problems.append(f"missing variable {name!r}")
+            continue
+        single = pxr.DatasetSchema(data_vars={name: spec})
+        try:
+            single.validate(ds[[name]])
+        except Exception as exc:
+            problems.append(f"variable {name!r}: {exc}")
+    if not problems:
+        problems.append(str(first))
+    raise ProductError(f"{product}: " + "; ".join(problems)) from first
+
+
 def validate_catalogue(ds: xr.Dataset) -> xr.Dataset:
     """Validate ``results/catalogue.nc`` (as a dataset); raise :class:`ProductError`."""
-    try:
-        CATALOGUE_SCHEMA.validate(ds)
-    except Exception as exc:  # pandera's SchemaError(s)
-        raise ProductError(f"catalogue: {exc}") from exc
+    validate_with_names(CATALOGUE_SCHEMA, ds, "catalogue")
     missing = [a for a in CATALOGUE_REQUIRED_ATTRS if a not in ds.attrs]
     if missing:
         raise ProductError(f"catalogue: missing attribute(s) {', '.join(missing)}")

@@ -441,10 +441,12 @@ def build_system(
     delay_symbols: list[sp.Symbol] = []
 
     def finish(expr: sp.Expr, key: str) -> sp.Expr:
-        expr = resolve_indexed(expr, key)
         if expr.has(sp.Sum):
-            expr = expr.doit()
-            expr = resolve_indexed(expr, key)
+            try:
+                expr = expr.doit()
+            except Exception as exc:  # sympy's own errors on a malformed Sum
+                raise ctx.error(f"cannot expand the sum: {exc}", key) from None
+        expr = resolve_indexed(expr, key)
         if kind == "dde":
             for call in sorted(expr.atoms(_DELAY), key=sp.default_sort_key):
                 if call in delay_calls:

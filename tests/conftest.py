@@ -1,0 +1,72 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from chaosatlas import catalogue
+
+
+@pytest.fixture
+def load_yaml():
+    """Load catalogue YAML text (dedented) into a dict name -> System."""
+
+    def _load(text: str) -> dict[str, catalogue.System]:
+        return {s.name: s for s in catalogue.load_text(textwrap.dedent(text))}
+
+    return _load
+
+
+TEST_SYSTEMS = """
+family: test
+systems:
+  - name: Harmonic
+    kind: flow
+    variables: [x, v]
+    parameters: {w: 2.0}
+    equations: {x: v, v: -w**2*x}
+    initial_state: [1.0, 0.0]
+    citation: textbook
+  - name: Decay
+    kind: flow
+    variables: [x]
+    parameters: {k: 0.7}
+    equations: {x: -k*x}
+    initial_state: [3.0]
+    citation: textbook
+  - name: Forced
+    kind: flow
+    variables: [x]
+    parameters: {a: 1.5}
+    equations: {x: a*cos(t)}
+    initial_state: [0.0]
+    citation: textbook
+  - name: Blowup
+    kind: flow
+    variables: [x]
+    equations: {x: x**2}
+    initial_state: [1.0]
+    citation: x' = x^2 blows up at t = 1/x0
+  - name: Affine
+    kind: map
+    variables: [x]
+    parameters: {a: 0.5, b: 1.0}
+    equations: {x: a*x + b}
+    initial_state: [0.0]
+    citation: textbook
+  - name: LinearDelay
+    kind: dde
+    variables: [x]
+    parameters: {tau: 1.0}
+    equations:
+      x: -delay(x, tau)
+    initial_state: [1.0]
+    citation: Bellen & Zennaro (2003), Numerical Methods for Delay Differential Equations
+"""
+
+
+@pytest.fixture(scope="session")
+def test_systems() -> dict[str, catalogue.System]:
+    return {s.name: s for s in catalogue.load_text(TEST_SYSTEMS, file="tests/conftest.py")}

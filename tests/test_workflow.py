@@ -1,0 +1,135 @@
+"""End to end: the workflow on tests/config/tiny.yaml, opened with plain xarray; reruns are identical."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+import zarr
+
+from chaosatlas.schemas import ProductError, check_trajectory_store
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+SPLITS = ("train", "val", "test")
+STABLE_ATTRS = ("system", "parameters", "integrator", "rtol", "atol", "dt", "period", "seed", "split", "config_hash")
+
+pytestmark = pytest.mark.slow
+
+
+def run_workflow(workdir: Path, *extra: str, config: Path = ROOT / "tests" / "config" / "tiny.yaml"):
+    cmd = [
+        *SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+        "--configfile", str(config), "--cores", "2", *extra,
+    ]  # fmt: skip
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=os.environ)
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    runs = []
+    for k in range(2):
+        workdir = tmp_path_factory.mktemp(f"run{k}")
+        proc = run_workflow(workdir)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        runs.append(workdir)
+    return runs
+
+
+def test_products_open_with_plain_xarray(two_runs):
+    results = two_runs[0] / "results"
+    cat = xr.open_dataset(results / "catalogue.nc")
+    assert sorted(cat.system.values.tolist()) == ["Henon", "Lorenz", "ScrollDelay"]
+    assert (cat.status.values == "ok").all()
+    assert cat.attrs["config_hash"] and cat.attrs["git_commit"]
+    lorenz = cat.sel(system="Lorenz")
+    assert 0.5 < float(lorenz.period) < 1.0
+    for split, n in zip(SPLITS, (4, 2, 2), strict=True):
+        store = results / "trajectories" / f"{split}.zarr"
+        ds = xr.open_zarr(store, group="Lorenz", consolidated=False)
+        assert ds.x.dims == ("trajectory", "time", "variable") and ds.sizes["trajectory"] == n
+        assert ds.sizes["time"] == 256 and list(ds.variable.values) == ["x", "y", "z"]
+        assert (ds.status.values == 0).all() and np.isfinite(ds.x.values).all()
+        for attr in STABLE_ATTRS:
+            assert attr in ds.attrs
+        np.testing.assert_allclose(ds.time_periods.values, ds.time.values / ds.attrs["period"])
+        root = zarr.open_group(str(store), mode="r")
+        assert json.loads(root.attrs["systems"]) == ["Henon", "Lorenz", "ScrollDelay"]
+        assert check_trajectory_store(store) == {"Henon": n, "Lorenz": n, "ScrollDelay": n}
+
+
+def test_splits_have_disjoint_initial_conditions(two_runs):
+    results = two_runs[0] / "results" / "trajectories"
+    starts = [xr.open_zarr(results / f"{s}.zarr", group="Lorenz", consolidated=False).x.values[:, 0] for s in SPLITS]
+    rows = np.concatenate(starts)
+    assert len(np.unique(rows, axis=0)) == len(rows)
+
+
+def test_rerun_is_identical(two_runs):
+    a, b = (r / "results" for r in two_runs)
+    with xr.open_dataset(a / "catalogue.nc") as ca, xr.open_dataset(b / "catalogue.nc") as cb:
+        xr.testing.assert_identical(ca.drop_attrs(), cb.drop_attrs())
+        assert ca.attrs["config_hash"] == cb.attrs["config_hash"]
+    for split in SPLITS:
+        for group in ("Henon", "Lorenz", "ScrollDelay"):
+            da = xr.open_zarr(a / "trajectories" / f"{split}.zarr", group=group, consolidated=False).load()
+            db = xr.open_zarr(b / "trajectories" / f"{split}.zarr", group=group, consolidated=False).load()
+            for name in da.variables:
+                assert np.array_equal(da[name].values, db[name].values), (split, group, name)
+                assert da[name].values.tobytes() == db[name].values.tobytes()
+            for attr in STABLE_ATTRS:
+                assert da.attrs[attr] == db.attrs[attr]
+        # the chunk files themselves are byte-identical too
+        for chunk in sorted((a / "trajectories" / f"{split}.zarr" / "Lorenz" / "x").rglob("c/*")):
+            twin = b / chunk.relative_to(a)
+            if chunk.is_file():
+                assert chunk.read_bytes() == twin.read_bytes()
+
+
+def test_structural_check_finds_a_lost_chunk(two_runs, tmp_path):
+    store = tmp_path / "train.zarr"
+    shutil.copytree(two_runs[0] / "results" / "trajectories" / "train.zarr", store)
+    chunks = sorted(p for p in (store / "Lorenz" / "x" / "c").rglob("*") if p.is_file())
+    chunks[0].unlink()  # reads back as the fill value (NaN) without any error
+    with pytest.raises(ProductError, match="group 'Lorenz'.*variable 'x'.*non-finite"):
+        check_trajectory_store(store)
+
+
+def test_structural_check_finds_a_torn_chunk(two_runs, tmp_path):
+    store = tmp_path / "train.zarr"
+    shutil.copytree(two_runs[0] / "results" / "trajectories" / "train.zarr", store)
+    chunk = sorted(p for p in (store / "Henon" / "x" / "c").rglob("*") if p.is_file())[0]
+    data = bytearray(chunk.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    chunk.write_bytes(bytes(data))
+    with pytest.raises(ProductError, match="group 'Henon'"):
+        check_trajectory_store(store)
+
+
+def test_unknown_config_key_stops_the_run(tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text((ROOT / "tests" / "config" / "tiny.yaml").read_text() + "\nintegraton: {n_points: 3}\n")
+    proc = run_workflow(tmp_path, "-n", config=cfg)
+    assert proc.returncode != 0
+    assert "integraton" in proc.stderr + proc.stdout
+
+
+def test_wrong_type_in_config_names_the_key(tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    text = (ROOT / "tests" / "config" / "tiny.yaml").read_text().replace("n_points: 256", "n_points: many")
+    cfg.write_text(text)
+    proc = run_workflow(tmp_path, "-n", config=cfg)
+    assert proc.returncode != 0
+    assert "many" in proc.stderr + proc.stdout and "n_points" in proc.stderr + proc.stdout
+
+
+def test_lint_is_clean():
+    proc = subprocess.run([*SNAKEMAKE, "--lint"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
