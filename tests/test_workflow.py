@@ -82,8 +82,7 @@ def test_rerun_is_identical(two_runs):
             da = xr.open_zarr(a / "trajectories" / f"{split}.zarr", group=group, consolidated=False).load()
             db = xr.open_zarr(b / "trajectories" / f"{split}.zarr", group=group, consolidated=False).load()
             for name in da.variables:
-                assert np.array_equal(da[name].values, db[name].values), (split, group, name)
-                assert da[name].values.tobytes() == db[name].values.tobytes()
+                assert da[name].values.tobytes() == db[name].values.tobytes(), (split, group, name)
             for attr in STABLE_ATTRS:
                 assert da.attrs[attr] == db.attrs[attr]
         # the chunk files themselves are byte-identical too

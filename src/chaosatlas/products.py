@@ -24,8 +24,9 @@ import xarray as xr
 
 from . import __version__
 
-#: Name of the file that marks a Zarr store as completely written and validated.
-COMPLETE_MARKER = ".chaosatlas-complete"
+#: Root attribute of a Zarr store, set only once it is completely written and
+#: validated (an attribute rather than a file: Zarr warns about foreign files).
+COMPLETE_MARKER = "chaosatlas_complete"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -140,9 +141,12 @@ def write_netcdf(
 
 
 def install_directory(tmp: Path, final: str | os.PathLike[str]) -> Path:
-    """Move a finished directory product into place, replacing an old one."""
+    """Mark a finished Zarr store complete and move it into place, replacing an old one."""
+    import zarr
+
     final = Path(final)
-    (tmp / COMPLETE_MARKER).write_text("complete\n")
+    root = zarr.open_group(str(tmp), mode="r+")
+    root.attrs[COMPLETE_MARKER] = True
     if final.exists():
         old = temporary_sibling(final)
         os.replace(final, old)
@@ -154,8 +158,13 @@ def install_directory(tmp: Path, final: str | os.PathLike[str]) -> Path:
 
 
 def is_complete(path: str | os.PathLike[str]) -> bool:
-    """Whether a directory product (Zarr store) carries its completion marker."""
-    return (Path(path) / COMPLETE_MARKER).exists()
+    """Whether a Zarr store carries its completion marker."""
+    import zarr
+
+    try:
+        return bool(zarr.open_group(str(path), mode="r").attrs.get(COMPLETE_MARKER, False))
+    except Exception:
+        return False
 
 
 def remove_path(path: str | os.PathLike[str]) -> None:

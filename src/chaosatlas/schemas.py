@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -207,14 +208,17 @@ def check_trajectory_store(path: str | os.PathLike[str], require_marker: bool = 
 
     path = Path(path)
     problems: list[str] = []
-    if require_marker and not (path / COMPLETE_MARKER).exists():
-        raise ProductError(f"{path}: no completion marker {COMPLETE_MARKER}: the store is incomplete")
     try:
         root = zarr.open_group(str(path), mode="r")
     except Exception as exc:
         raise ProductError(f"{path}: not a Zarr store: {exc}") from exc
+    if require_marker and not root.attrs.get(COMPLETE_MARKER, False):
+        raise ProductError(f"{path}: root attribute {COMPLETE_MARKER!r} is not set: the store is incomplete")
     systems = json.loads(root.attrs.get("systems", "[]"))
-    groups = sorted(name for name, _ in root.groups())
+    with warnings.catch_warnings():
+        # Snakemake drops a .snakemake_timestamp file into directory outputs
+        warnings.filterwarnings("ignore", message="Object at .* is not recognized")
+        groups = sorted(name for name, _ in root.groups())
     if sorted(systems) != groups:
         problems.append(f"root attribute 'systems' lists {sorted(systems)}, store has groups {groups}")
     counts: dict[str, int] = {}
