@@ -20,7 +20,7 @@ include: "rules/integrate.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/catalogue.nc",
         expand("results/trajectories/{split}.zarr", split=SPLITS),
-    default_target: True

@@ -4,15 +4,15 @@ rule catalogue:
         systems=CATALOGUE_FILES,
     output:
         "results/catalogue.nc",
-    params:
-        systems=config["systems"],
-    threads: rule_threads("catalogue")
-    resources:
-        mem_mb=4000,
-        runtime=60,
     log:
         "results/logs/catalogue.log",
     conda:
         "../envs/chaosatlas.yaml"
+    threads: rule_threads("catalogue")
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        systems=config["systems"],
     script:
         "../scripts/catalogue.py"

@@ -6,15 +6,15 @@ rule integrate:
         train=directory("results/trajectories/train.zarr"),
         val=directory("results/trajectories/val.zarr"),
         test=directory("results/trajectories/test.zarr"),
-    params:
-        integration=config["integration"],
-    threads: rule_threads("integrate")
-    resources:
-        mem_mb=4000,
-        runtime=120,
     log:
         "results/logs/integrate.log",
     conda:
         "../envs/chaosatlas.yaml"
+    threads: rule_threads("integrate")
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    params:
+        integration=config["integration"],
     script:
         "../scripts/integrate.py"

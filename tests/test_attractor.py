@@ -53,14 +53,20 @@ def test_initial_conditions_are_disjoint_reproducible_and_on_the_attractor():
     lorenz = catalogue.get("Lorenz")
     probe = probe_attractor(lorenz, FAST)
     counts = {"train": 8, "val": 4, "test": 4}
-    a = draw_initial_conditions(attractor_pool(lorenz, probe.period, FAST), counts, seed=3, name="Lorenz")
-    b = draw_initial_conditions(attractor_pool(lorenz, probe.period, FAST), counts, seed=3, name="Lorenz")
+    a = draw_initial_conditions(
+        attractor_pool(lorenz, probe.period, FAST), counts, seed=3, name="Lorenz"
+    )
+    b = draw_initial_conditions(
+        attractor_pool(lorenz, probe.period, FAST), counts, seed=3, name="Lorenz"
+    )
     for split in counts:
         assert np.array_equal(a[split], b[split])
         assert a[split].shape == (counts[split], 3)
     rows = np.concatenate(list(a.values()))
     assert len(np.unique(rows, axis=0)) == 16
-    c = draw_initial_conditions(attractor_pool(lorenz, probe.period, FAST), counts, seed=4, name="Lorenz")
+    c = draw_initial_conditions(
+        attractor_pool(lorenz, probe.period, FAST), counts, seed=4, name="Lorenz"
+    )
     assert not np.array_equal(a["train"], c["train"])
     # on the attractor: the Lorenz butterfly lives at 0 < z < 50, |x| < 25
     assert (rows[:, 2] > 0).all() and (rows[:, 2] < 50).all() and (np.abs(rows[:, 0]) < 25).all()

@@ -105,7 +105,9 @@ def test_jacobian_matches_finite_differences(name):
     """The symbolic Jacobian, compiled, against central differences of the compiled rhs."""
     system = catalogue.get(name)
     rng = np.random.default_rng(0)
-    x = system.initial_state + 0.01 * rng.standard_normal(system.dim) * (1 + np.abs(system.initial_state))
+    x = system.initial_state + 0.01 * rng.standard_normal(system.dim) * (
+        1 + np.abs(system.initial_state)
+    )
     xd = system.initial_state[[d.variable for d in system.delays]] if system.delays else None
     t = 0.3
     J = system.jacobian(x, t, delayed=xd)
@@ -114,7 +116,9 @@ def test_jacobian_matches_finite_differences(name):
     for k in range(system.dim):
         e = np.zeros(system.dim)
         e[k] = h[k]
-        fd[:, k] = (system.rhs(x + e, t, delayed=xd) - system.rhs(x - e, t, delayed=xd)) / (2 * h[k])
+        fd[:, k] = (system.rhs(x + e, t, delayed=xd) - system.rhs(x - e, t, delayed=xd)) / (
+            2 * h[k]
+        )
     scale = 1 + np.abs(fd).max()
     ok = np.abs(J - fd) <= 1e-5 * scale
     # non-smooth entries (Abs, Mod, Heaviside) may sit on a kink: allow only where rhs has a kink
@@ -157,7 +161,9 @@ def test_second_process_loads_compiled_code_from_cache():
         """
     )
     for _ in range(2):  # the first run may compile; the second must hit the cache
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
+        )
     hits, misses = map(int, out.stdout.split())
     assert hits >= 1 and misses == 0
 
@@ -196,7 +202,11 @@ def _mutate(old: str, new: str) -> str:
         (_mutate("x: a*y", "x: __import__('os')"), "equations.x", "may not start with"),
         (_mutate("x: a*y", "x: 9**9**9**9"), "equations.x", "exponent out of range"),
         (_mutate("citation: test", "citation: ''"), "citation", "non-empty"),
-        (_mutate("    citation: test", "    citation: test\n    colour: red"), "colour", "unknown key"),
+        (
+            _mutate("    citation: test", "    citation: test\n    colour: red"),
+            "colour",
+            "unknown key",
+        ),
     ],
 )
 def test_bad_input_names_file_system_and_key(text, key, message):

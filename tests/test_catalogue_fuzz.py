@@ -12,7 +12,21 @@ from chaosatlas import catalogue
 from chaosatlas.catalogue import CatalogueError
 
 ATOMS = ["x", "y", "a", "t", "q", "1", "0", "2.5", "-3", "pi", "E", "1e308", "0.0"]
-FUNCS = ["sin", "exp", "log", "sqrt", "Abs", "sign", "Heaviside", "floor", "Mod", "Max", "nope", "Sum", "delay"]
+FUNCS = [
+    "sin",
+    "exp",
+    "log",
+    "sqrt",
+    "Abs",
+    "sign",
+    "Heaviside",
+    "floor",
+    "Mod",
+    "Max",
+    "nope",
+    "Sum",
+    "delay",
+]
 OPS = ["+", "-", "*", "/", "**", "%", "<", "==", ","]
 
 expressions = st.recursive(
@@ -37,8 +51,8 @@ def _doc(expr_x: object, expr_y: object) -> str:
             variables: [x, y]
             parameters: {{a: 1.0}}
             equations:
-              x: {yaml.safe_dump(expr_x, default_flow_style=True).strip().removesuffix('...').strip()}
-              y: {yaml.safe_dump(expr_y, default_flow_style=True).strip().removesuffix('...').strip()}
+              x: {yaml.safe_dump(expr_x, default_flow_style=True).strip().removesuffix("...").strip()}
+              y: {yaml.safe_dump(expr_y, default_flow_style=True).strip().removesuffix("...").strip()}
             initial_state: [0.1, 0.2]
             citation: fuzz
         """
@@ -57,10 +71,30 @@ def test_random_expressions_raise_only_catalogue_error(ex, ey):
 
 
 yaml_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), junk_text, st.sampled_from(ATOMS)),
+    st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(), junk_text, st.sampled_from(ATOMS)
+    ),
     lambda inner: st.one_of(
         st.lists(inner, max_size=4),
-        st.dictionaries(st.sampled_from(["name", "kind", "variables", "parameters", "equations", "initial_state", "citation", "size", "systems", "x", "a"]), inner, max_size=5),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "name",
+                    "kind",
+                    "variables",
+                    "parameters",
+                    "equations",
+                    "initial_state",
+                    "citation",
+                    "size",
+                    "systems",
+                    "x",
+                    "a",
+                ]
+            ),
+            inner,
+            max_size=5,
+        ),
     ),
     max_leaves=20,
 )
@@ -82,9 +116,21 @@ def test_random_yaml_documents_raise_only_catalogue_error(doc):
         {
             "name": st.one_of(st.just("Sys"), junk_text),
             "kind": st.sampled_from(["flow", "map", "dde", "ode", 3]),
-            "variables": st.one_of(st.just(["x", "y"]), st.lists(st.sampled_from(["x", "y", "t", "x[i]", "1x", "a"]), max_size=3)),
-            "parameters": st.one_of(st.just({"a": 1.0}), st.dictionaries(st.sampled_from(["a", "b", "lambda", "t"]), st.one_of(st.floats(), junk_text, st.lists(st.floats(), max_size=3)), max_size=2)),
-            "equations": st.dictionaries(st.sampled_from(["x", "y", "z", "x[i]"]), expressions, max_size=3),
+            "variables": st.one_of(
+                st.just(["x", "y"]),
+                st.lists(st.sampled_from(["x", "y", "t", "x[i]", "1x", "a"]), max_size=3),
+            ),
+            "parameters": st.one_of(
+                st.just({"a": 1.0}),
+                st.dictionaries(
+                    st.sampled_from(["a", "b", "lambda", "t"]),
+                    st.one_of(st.floats(), junk_text, st.lists(st.floats(), max_size=3)),
+                    max_size=2,
+                ),
+            ),
+            "equations": st.dictionaries(
+                st.sampled_from(["x", "y", "z", "x[i]"]), expressions, max_size=3
+            ),
             "initial_state": st.one_of(st.lists(st.floats(), max_size=3), junk_text),
             "citation": st.one_of(st.just("c"), st.integers()),
         }

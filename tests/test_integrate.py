@@ -53,7 +53,9 @@ def test_map_with_known_orbit(test_systems):
     sol = solve(logistic, [x0], np.arange(12))
     # r = 4: x_n = sin^2(2^n pi theta); exact up to rounding growing like 2^n
     if r == 4:
-        np.testing.assert_allclose(sol.x[0, :, 0], np.sin(2.0 ** np.arange(12) * np.pi * theta) ** 2, atol=1e-11)
+        np.testing.assert_allclose(
+            sol.x[0, :, 0], np.sin(2.0 ** np.arange(12) * np.pi * theta) ** 2, atol=1e-11
+        )
 
 
 def test_delay_equation_matches_method_of_steps_solution(test_systems):
@@ -118,7 +120,9 @@ def test_step_budget_is_a_status(lorenz):
     sol = solve(lorenz, lorenz.initial_state, np.linspace(0, 10, 5), max_steps=20)
     assert sol.status_names == ["max_steps"]
     assert "step budget of 20" in sol.reasons[0]
-    sol = solve(lorenz, lorenz.initial_state, np.linspace(0, 10, 5), method="rk4", dt=0.01, max_steps=20)
+    sol = solve(
+        lorenz, lorenz.initial_state, np.linspace(0, 10, 5), method="rk4", dt=0.01, max_steps=20
+    )
     assert sol.status_names == ["max_steps"]
 
 

@@ -11,8 +11,23 @@ from chaosatlas.products import config_hash, provenance, write_netcdf
 from chaosatlas.schemas import ProductError, validate_catalogue
 
 ROWS = [
-    {"system": "A", "kind": "flow", "dimension": 3, "status": "ok", "period": 1.0, "dt": 0.03, "citation": "a"},
-    {"system": "B", "kind": "map", "dimension": 2, "status": "diverges", "reason": "|x| > 1e8 at t=3", "citation": "b"},
+    {
+        "system": "A",
+        "kind": "flow",
+        "dimension": 3,
+        "status": "ok",
+        "period": 1.0,
+        "dt": 0.03,
+        "citation": "a",
+    },
+    {
+        "system": "B",
+        "kind": "map",
+        "dimension": 2,
+        "status": "diverges",
+        "reason": "|x| > 1e8 at t=3",
+        "citation": "b",
+    },
 ]
 
 
@@ -27,7 +42,10 @@ def test_catalogue_dataset_validates():
     ("mutate", "message"),
     [
         (lambda ds: ds.assign(reason=("system", np.array(["", ""], dtype=object))), "no reason"),
-        (lambda ds: ds.assign(status=("system", np.array(["ok", "weird"], dtype=object))), "unknown status"),
+        (
+            lambda ds: ds.assign(status=("system", np.array(["ok", "weird"], dtype=object))),
+            "unknown status",
+        ),
         (lambda ds: ds.assign(dimension=ds.dimension.astype(np.float32)), "dimension"),
         (lambda ds: ds.drop_vars("citation"), "citation"),
         (lambda ds: ds.assign(period=("system", np.array([np.nan, np.nan]))), "positive period"),

@@ -19,12 +19,25 @@ from chaosatlas.schemas import ProductError, check_trajectory_store
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 SPLITS = ("train", "val", "test")
-STABLE_ATTRS = ("system", "parameters", "integrator", "rtol", "atol", "dt", "period", "seed", "split", "config_hash")
+STABLE_ATTRS = (
+    "system",
+    "parameters",
+    "integrator",
+    "rtol",
+    "atol",
+    "dt",
+    "period",
+    "seed",
+    "split",
+    "config_hash",
+)
 
 pytestmark = pytest.mark.slow
 
 
-def run_workflow(workdir: Path, *extra: str, config: Path = ROOT / "tests" / "config" / "tiny.yaml"):
+def run_workflow(
+    workdir: Path, *extra: str, config: Path = ROOT / "tests" / "config" / "tiny.yaml"
+):
     cmd = [
         *SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
         "--configfile", str(config), "--cores", "2", *extra,
@@ -67,7 +80,10 @@ def test_products_open_with_plain_xarray(two_runs):
 
 def test_splits_have_disjoint_initial_conditions(two_runs):
     results = two_runs[0] / "results" / "trajectories"
-    starts = [xr.open_zarr(results / f"{s}.zarr", group="Lorenz", consolidated=False).x.values[:, 0] for s in SPLITS]
+    starts = [
+        xr.open_zarr(results / f"{s}.zarr", group="Lorenz", consolidated=False).x.values[:, 0]
+        for s in SPLITS
+    ]
     rows = np.concatenate(starts)
     assert len(np.unique(rows, axis=0)) == len(rows)
 
@@ -79,8 +95,12 @@ def test_rerun_is_identical(two_runs):
         assert ca.attrs["config_hash"] == cb.attrs["config_hash"]
     for split in SPLITS:
         for group in ("Henon", "Lorenz", "ScrollDelay"):
-            da = xr.open_zarr(a / "trajectories" / f"{split}.zarr", group=group, consolidated=False).load()
-            db = xr.open_zarr(b / "trajectories" / f"{split}.zarr", group=group, consolidated=False).load()
+            da = xr.open_zarr(
+                a / "trajectories" / f"{split}.zarr", group=group, consolidated=False
+            ).load()
+            db = xr.open_zarr(
+                b / "trajectories" / f"{split}.zarr", group=group, consolidated=False
+            ).load()
             for name in da.variables:
                 assert da[name].values.tobytes() == db[name].values.tobytes(), (split, group, name)
             for attr in STABLE_ATTRS:
@@ -114,7 +134,9 @@ def test_structural_check_finds_a_torn_chunk(two_runs, tmp_path):
 
 def test_unknown_config_key_stops_the_run(tmp_path):
     cfg = tmp_path / "bad.yaml"
-    cfg.write_text((ROOT / "tests" / "config" / "tiny.yaml").read_text() + "\nintegraton: {n_points: 3}\n")
+    cfg.write_text(
+        (ROOT / "tests" / "config" / "tiny.yaml").read_text() + "\nintegraton: {n_points: 3}\n"
+    )
     proc = run_workflow(tmp_path, "-n", config=cfg)
     assert proc.returncode != 0
     assert "integraton" in proc.stderr + proc.stdout
@@ -122,7 +144,11 @@ def test_unknown_config_key_stops_the_run(tmp_path):
 
 def test_wrong_type_in_config_names_the_key(tmp_path):
     cfg = tmp_path / "bad.yaml"
-    text = (ROOT / "tests" / "config" / "tiny.yaml").read_text().replace("n_points: 256", "n_points: many")
+    text = (
+        (ROOT / "tests" / "config" / "tiny.yaml")
+        .read_text()
+        .replace("n_points: 256", "n_points: many")
+    )
     cfg.write_text(text)
     proc = run_workflow(tmp_path, "-n", config=cfg)
     assert proc.returncode != 0
@@ -130,5 +156,7 @@ def test_wrong_type_in_config_names_the_key(tmp_path):
 
 
 def test_lint_is_clean():
-    proc = subprocess.run([*SNAKEMAKE, "--lint"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [*SNAKEMAKE, "--lint"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -21,7 +21,10 @@ def log_to(path: str | os.PathLike[str], level: int = logging.INFO) -> Iterator[
     logger = logging.getLogger("chaosatlas")
     logger.setLevel(level)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handlers: list[logging.Handler] = [logging.FileHandler(path, mode="w"), logging.StreamHandler(sys.stderr)]
+    handlers: list[logging.Handler] = [
+        logging.FileHandler(path, mode="w"),
+        logging.StreamHandler(sys.stderr),
+    ]
     for h in handlers:
         h.setFormatter(fmt)
         logger.addHandler(h)

@@ -17,7 +17,6 @@ import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -88,7 +87,9 @@ def _progress(done: int, total: int, what: str, started: float) -> None:
 # ----------------------------------------------------------------------------- catalogue
 
 
-def probe_system_task(name: str, overrides: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
+def probe_system_task(
+    name: str, overrides: Mapping[str, Any], settings: Mapping[str, Any]
+) -> dict[str, Any]:
     """Compile and probe one system; never raises (failures become a status)."""
     row: dict[str, Any] = {"system": name}
     try:
@@ -143,9 +144,15 @@ _CATALOGUE_META = {
     "variables": ("state variable names as JSON", None),
     "equations": ("equations as text (JSON mapping variable to expression)", None),
     "initial_state": ("initial state from the catalogue entry, as JSON", None),
-    "period": ("dominant period estimated from the power spectrum", "system time units (iterations for maps)"),
+    "period": (
+        "dominant period estimated from the power spectrum",
+        "system time units (iterations for maps)",
+    ),
     "period_source": ("how the period was found: spectrum, hint or none", None),
-    "dt": ("sampling interval of the stored trajectories", "system time units (iterations for maps)"),
+    "dt": (
+        "sampling interval of the stored trajectories",
+        "system time units (iterations for maps)",
+    ),
     "integrator": ("integration method", None),
     "status": ("outcome of compiling and probing the system", None),
     "reason": ("why the status is not ok (empty when ok)", None),
@@ -181,7 +188,13 @@ def catalogue_dataset(rows: Sequence[Mapping[str, Any]], config: Mapping[str, An
         data[key] = xr.DataArray(arr, dims=("system",), attrs=attrs)
     ds = xr.Dataset(
         data,
-        coords={"system": ("system", np.array([r["system"] for r in rows], dtype=object), {"long_name": "system name"})},
+        coords={
+            "system": (
+                "system",
+                np.array([r["system"] for r in rows], dtype=object),
+                {"long_name": "system name"},
+            )
+        },
     )
     ds.attrs.update(
         provenance(config, product="catalogue"),
@@ -193,7 +206,9 @@ def catalogue_dataset(rows: Sequence[Mapping[str, Any]], config: Mapping[str, An
     return ds
 
 
-def make_catalogue(config: Mapping[str, Any], output: str | os.PathLike[str], threads: int = 1) -> xr.Dataset:
+def make_catalogue(
+    config: Mapping[str, Any], output: str | os.PathLike[str], threads: int = 1
+) -> xr.Dataset:
     """Compile, probe and tabulate the selected systems into ``output`` (NetCDF)."""
     names = selected_systems(config)
     settings = _settings(config).__dict__
@@ -204,7 +219,9 @@ def make_catalogue(config: Mapping[str, Any], output: str | os.PathLike[str], th
         from distributed import as_completed
 
         futures = [
-            client.submit(probe_system_task, n, _overrides(config, n), settings, key=f"probe-{n}", pure=False)
+            client.submit(
+                probe_system_task, n, _overrides(config, n), settings, key=f"probe-{n}", pure=False
+            )
             for n in names
         ]
         for k, future in enumerate(as_completed(futures), start=1):
@@ -212,11 +229,15 @@ def make_catalogue(config: Mapping[str, Any], output: str | os.PathLike[str], th
                 rows.append(future.result())
             except Exception as exc:  # KilledWorker and the like: record, go on
                 name = future.key.removeprefix("probe-")
-                rows.append({"system": name, "status": "error", "reason": f"{type(exc).__name__}: {exc}"})
+                rows.append(
+                    {"system": name, "status": "error", "reason": f"{type(exc).__name__}: {exc}"}
+                )
             _progress(k, len(futures), "catalogue", started)
     ds = catalogue_dataset(rows, config)
     write_netcdf(ds, output, validate=validate_catalogue)
-    counts = {s: int((ds.status.values == s).sum()) for s in np.unique(ds.status.values.astype(str))}
+    counts = {
+        s: int((ds.status.values == s).sum()) for s in np.unique(ds.status.values.astype(str))
+    }
     log.info("catalogue: wrote %s (%s)", output, ", ".join(f"{v} {k}" for k, v in counts.items()))
     return ds
 
@@ -315,7 +336,15 @@ def _layout_group(
         "initial_state": {"compressors": codecs, "fill_value": np.nan},
         "status": {"compressors": codecs, "fill_value": -1},
     }
-    ds.to_zarr(store, group=system.name, mode="w", compute=False, consolidated=False, zarr_format=3, encoding=encoding)
+    ds.to_zarr(
+        store,
+        group=system.name,
+        mode="w",
+        compute=False,
+        consolidated=False,
+        zarr_format=3,
+        encoding=encoding,
+    )
 
 
 def make_trajectories(
@@ -338,9 +367,14 @@ def make_trajectories(
     import zarr
 
     integ = dict(config.get("integration") or {})
-    counts = {s: int(n) for s, n in (integ.get("trajectories") or {"train": 8, "val": 2, "test": 2}).items()}
+    counts = {
+        s: int(n)
+        for s, n in (integ.get("trajectories") or {"train": 8, "val": 2, "test": 2}).items()
+    }
     if set(outputs) != set(counts):
-        raise ValueError(f"outputs {sorted(outputs)} do not match integration.trajectories {sorted(counts)}")
+        raise ValueError(
+            f"outputs {sorted(outputs)} do not match integration.trajectories {sorted(counts)}"
+        )
     n_points = int(integ.get("n_points", 2048))
     block = int(integ.get("block_size", 4))
     seed = int(config["seed"])
@@ -395,7 +429,17 @@ def make_trajectories(
             for name in ok:
                 row = rows[name]
                 ov = _overrides(config, name)
-                ics = client.submit(initial_conditions_task, name, ov, float(row["period"]), sdict, counts, seed, key=f"ics-{name}", pure=False)
+                ics = client.submit(
+                    initial_conditions_task,
+                    name,
+                    ov,
+                    float(row["period"]),
+                    sdict,
+                    counts,
+                    seed,
+                    key=f"ics-{name}",
+                    pure=False,
+                )
                 dt = float(row["dt"]) if rows[name]["kind"] != "map" else 1.0
                 for split, path in tmp.items():
                     for start in range(0, counts[split], block):
@@ -414,5 +458,9 @@ def make_trajectories(
     finally:
         for path in tmp.values():
             remove_path(path)
-    log.info("integrate: wrote %s in %.1f s", ", ".join(str(p) for p in outputs.values()), time.perf_counter() - started)
+    log.info(
+        "integrate: wrote %s in %.1f s",
+        ", ".join(str(p) for p in outputs.values()),
+        time.perf_counter() - started,
+    )
     return result

@@ -62,7 +62,9 @@ def _positive_where_ok(ds: xr.Dataset) -> bool:
 
 CATALOGUE_SCHEMA = pxr.DatasetSchema(
     data_vars={
-        "kind": pxr.DataVar(dims=("system",), checks=[_string, pxr.Check.isin(["flow", "map", "dde"])]),
+        "kind": pxr.DataVar(
+            dims=("system",), checks=[_string, pxr.Check.isin(["flow", "map", "dde"])]
+        ),
         "family": pxr.DataVar(dims=("system",), checks=[_string]),
         "dimension": pxr.DataVar(dtype=np.int64, dims=("system",), checks=[pxr.Check.gt(0)]),
         "n_parameters": pxr.DataVar(dtype=np.int64, dims=("system",), checks=[pxr.Check.ge(0)]),
@@ -74,7 +76,9 @@ CATALOGUE_SCHEMA = pxr.DatasetSchema(
         "period_source": pxr.DataVar(dims=("system",), checks=[_string]),
         "dt": pxr.DataVar(dtype=np.float64, dims=("system",), nullable=True),
         "integrator": pxr.DataVar(dims=("system",), checks=[_string]),
-        "status": pxr.DataVar(dims=("system",), checks=[_string, pxr.Check(_status_known, error="unknown status")]),
+        "status": pxr.DataVar(
+            dims=("system",), checks=[_string, pxr.Check(_status_known, error="unknown status")]
+        ),
         "reason": pxr.DataVar(dims=("system",), checks=[_string]),
         "citation": pxr.DataVar(dims=("system",), checks=[_string]),
         "description": pxr.DataVar(dims=("system",), checks=[_string]),
@@ -89,7 +93,13 @@ CATALOGUE_SCHEMA = pxr.DatasetSchema(
     attrs={},
 )
 
-CATALOGUE_REQUIRED_ATTRS = ("chaosatlas_version", "git_commit", "config_hash", "creation_time", "schema_version")
+CATALOGUE_REQUIRED_ATTRS = (
+    "chaosatlas_version",
+    "git_commit",
+    "config_hash",
+    "creation_time",
+    "schema_version",
+)
 
 
 def validate_with_names(schema: pxr.DatasetSchema, ds: xr.Dataset, product: str) -> None:
@@ -196,7 +206,9 @@ def check_trajectory_group(ds: xr.Dataset, group: str) -> list[str]:
     return problems
 
 
-def check_trajectory_store(path: str | os.PathLike[str], require_marker: bool = True) -> dict[str, int]:
+def check_trajectory_store(
+    path: str | os.PathLike[str], require_marker: bool = True
+) -> dict[str, int]:
     """Structural check of a trajectory store; returns ``{system: n_trajectories}``.
 
     Raises
@@ -213,14 +225,18 @@ def check_trajectory_store(path: str | os.PathLike[str], require_marker: bool = 
     except Exception as exc:
         raise ProductError(f"{path}: not a Zarr store: {exc}") from exc
     if require_marker and not root.attrs.get(COMPLETE_MARKER, False):
-        raise ProductError(f"{path}: root attribute {COMPLETE_MARKER!r} is not set: the store is incomplete")
+        raise ProductError(
+            f"{path}: root attribute {COMPLETE_MARKER!r} is not set: the store is incomplete"
+        )
     systems = json.loads(root.attrs.get("systems", "[]"))
     with warnings.catch_warnings():
         # Snakemake drops a .snakemake_timestamp file into directory outputs
         warnings.filterwarnings("ignore", message="Object at .* is not recognized")
         groups = sorted(name for name, _ in root.groups())
     if sorted(systems) != groups:
-        problems.append(f"root attribute 'systems' lists {sorted(systems)}, store has groups {groups}")
+        problems.append(
+            f"root attribute 'systems' lists {sorted(systems)}, store has groups {groups}"
+        )
     counts: dict[str, int] = {}
     for group in groups:
         try:

@@ -52,9 +52,7 @@ ALLOWED_FUNCTIONS: dict[str, object] = {
 #: Only in indexed families (and initial-state templates).
 INDEXED_FUNCTIONS: dict[str, object] = {"Sum": sp.Sum, "KroneckerDelta": sp.KroneckerDelta}
 
-_ALLOWED_OPS = frozenset(
-    "+ - * / ** ( ) [ ] , < > <= >= == != % & | ~".split()
-)
+_ALLOWED_OPS = frozenset("+ - * / ** ( ) [ ] , < > <= >= == != % & | ~".split())
 _MAX_TEXT = 20_000
 _MAX_EXPONENT = 1000.0
 

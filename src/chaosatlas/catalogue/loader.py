@@ -89,9 +89,7 @@ def parse_yaml_text(
     except RecursionError:
         raise CatalogueError("malformed YAML: nested too deeply", file=file) from None
     if not isinstance(doc, dict):
-        raise CatalogueError(
-            "expected a mapping with a 'systems' list at the top level", file=file
-        )
+        raise CatalogueError("expected a mapping with a 'systems' list at the top level", file=file)
     unknown = sorted(str(k) for k in doc if k not in FILE_KEYS)
     if unknown:
         raise CatalogueError(f"unknown top-level key(s): {', '.join(unknown)}", file=file)
@@ -296,10 +294,14 @@ def build_system(
         if key != "N":
             raise ctx.error(f"the size parameter must be called N, got {key!r}", "size")
         value = overrides.pop(key, value)
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or not (
-            1 <= int(value) <= _MAX_SIZE
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | np.integer)
+            or not (1 <= int(value) <= _MAX_SIZE)
         ):
-            raise ctx.error(f"size {key} must be an integer in 1..{_MAX_SIZE}, got {value!r}", f"size.{key}")
+            raise ctx.error(
+                f"size {key} must be an integer in 1..{_MAX_SIZE}, got {value!r}", f"size.{key}"
+            )
         size[key] = int(value)
 
     # --- parameters
@@ -313,7 +315,9 @@ def build_system(
     for key, value in overrides.items():
         if key not in parameters:
             known = ", ".join(list(parameters) + list(size)) or "none"
-            raise ctx.error(f"no parameter {key!r} to override (parameters: {known})", f"parameters.{key}")
+            raise ctx.error(
+                f"no parameter {key!r} to override (parameters: {known})", f"parameters.{key}"
+            )
         new = _parameter_array(ctx, value, f"parameters.{key}")
         if new.shape != parameters[key].shape:
             raise ctx.error(
@@ -334,7 +338,9 @@ def build_system(
         if indexed:
             m = _INDEXED_VAR.match(v) if isinstance(v, str) else None
             if m is None:
-                raise ctx.error(f"indexed variables are written like 'x[i]', got {v!r}", "variables")
+                raise ctx.error(
+                    f"indexed variables are written like 'x[i]', got {v!r}", "variables"
+                )
             base_names.append(_check_name(ctx, m.group(1), "variables"))
         else:
             base_names.append(_check_name(ctx, v, "variables"))
@@ -407,14 +413,21 @@ def build_system(
                 idx.append(int(k))
             if base in vector_params:
                 shape = parameters[base].shape
-                if len(idx) != len(shape) or any(not 0 <= k < s for k, s in zip(idx, shape, strict=True)):
-                    raise ctx.error(f"index {tuple(idx)} out of range for parameter {base} of shape {shape}", key)
+                if len(idx) != len(shape) or any(
+                    not 0 <= k < s for k, s in zip(idx, shape, strict=True)
+                ):
+                    raise ctx.error(
+                        f"index {tuple(idx)} out of range for parameter {base} of shape {shape}",
+                        key,
+                    )
                 return param_element[(base, tuple(idx))]
             if indexed and base in base_names:
                 if len(idx) != 1:
                     raise ctx.error(f"variable {base} takes one index", key)
                 return state_lookup[(base, idx[0] % n_nodes)]
-            raise ctx.error(f"{base}[...] is neither an indexed variable nor a vector parameter", key)
+            raise ctx.error(
+                f"{base}[...] is neither an indexed variable nor a vector parameter", key
+            )
 
         if not expr.has(sp.Indexed):
             return expr
@@ -427,7 +440,9 @@ def build_system(
     keys = [str(v) for v in variables_raw]
     extra_keys = [str(k) for k in eqs_raw if str(k) not in keys]
     if extra_keys:
-        raise ctx.error(f"equation for unknown variable {extra_keys[0]!r}", f"equations.{extra_keys[0]}")
+        raise ctx.error(
+            f"equation for unknown variable {extra_keys[0]!r}", f"equations.{extra_keys[0]}"
+        )
     missing_eq = [k for k in keys if k not in {str(e) for e in eqs_raw}]
     if missing_eq:
         raise ctx.error(f"no equation for variable {missing_eq[0]!r}", f"equations.{missing_eq[0]}")
@@ -469,14 +484,18 @@ def build_system(
         unknown_symbols = expr.free_symbols - allowed_free - set(delay_symbols)
         if unknown_symbols:
             names_ = ", ".join(sorted(str(s) for s in unknown_symbols))
-            hint = " (t is not available in maps)" if kind == "map" and "t" in names_.split(", ") else ""
+            hint = (
+                " (t is not available in maps)"
+                if kind == "map" and "t" in names_.split(", ")
+                else ""
+            )
             raise ctx.error(f"unknown symbol(s): {names_}{hint}", key)
         if expr.has(sp.Sum, sp.Indexed, sp.KroneckerDelta):
             raise ctx.error("could not expand sums/indices", key)
         return expr
 
     equations: list[sp.Expr | None] = [None] * len(state_symbols)
-    for k, b in enumerate(base_names):
+    for k in range(len(base_names)):
         key_text = keys[k]
         where = ctx.where(f"equations.{key_text}")
         expr = parse_expression(
@@ -510,7 +529,9 @@ def build_system(
         )
     elif isinstance(init_raw, dict) and indexed:
         if sorted(str(k) for k in init_raw) != sorted(keys):
-            raise ctx.error(f"needs one template per indexed variable: {', '.join(keys)}", "initial_state")
+            raise ctx.error(
+                f"needs one template per indexed variable: {', '.join(keys)}", "initial_state"
+            )
         initial = np.empty(len(state_symbols))
         scalar_values = {p: sp.Float(float(a)) for p, a in parameters.items() if a.ndim == 0}
         for k, key_text in enumerate(keys):
@@ -526,7 +547,9 @@ def build_system(
                     str(template.subs(_INDEX_I, n)), where
                 )
     else:
-        raise ctx.error("must be a list of numbers (or, for indexed families, a mapping)", "initial_state")
+        raise ctx.error(
+            "must be a list of numbers (or, for indexed families, a mapping)", "initial_state"
+        )
 
     # --- optional keys
     citation = entry["citation"]
@@ -561,7 +584,10 @@ def build_system(
         raise ctx.error("must map invariant names to {value, source}", "reference")
     for key, item in reference.items():
         if key not in REFERENCE_KEYS:
-            raise ctx.error(f"unknown invariant {key!r} (known: {', '.join(REFERENCE_KEYS)})", f"reference.{key}")
+            raise ctx.error(
+                f"unknown invariant {key!r} (known: {', '.join(REFERENCE_KEYS)})",
+                f"reference.{key}",
+            )
         if not isinstance(item, dict) or "value" not in item or "source" not in item:
             raise ctx.error("must be {value: ..., source: ...}", f"reference.{key}")
         values = item["value"] if isinstance(item["value"], list) else [item["value"]]

@@ -157,7 +157,13 @@ def _spectral_view(x: np.ndarray, bounded: np.ndarray) -> np.ndarray:
     return np.diff(x, axis=0)
 
 
-def _integrate(system: System, x0: np.ndarray, t: np.ndarray, settings: SamplingSettings, dt_solver: float | None) -> Solution:
+def _integrate(
+    system: System,
+    x0: np.ndarray,
+    t: np.ndarray,
+    settings: SamplingSettings,
+    dt_solver: float | None,
+) -> Solution:
     return solve(
         system, x0, t, rtol=settings.rtol, atol=settings.atol,
         dt=dt_solver, max_steps=settings.max_steps,
@@ -185,10 +191,14 @@ def probe_attractor(system: System, settings: SamplingSettings | None = None) ->
         t = np.arange(settings.map_transient + settings.map_probe + 1)
         sol = _integrate(system, x0, t, settings, None)
         if not sol.ok[0]:
-            return ProbeResult(*_fail_status(sol), np.nan, "none", 1.0, np.empty((0, system.dim)), "map")
+            return ProbeResult(
+                *_fail_status(sol), np.nan, "none", 1.0, np.empty((0, system.dim)), "map"
+            )
         x = sol.x[0, settings.map_transient :]
         if _is_fixed_point(x, bounded):
-            return ProbeResult("fixed_point", "the orbit settles on a fixed point", np.nan, "none", 1.0, x, "map")
+            return ProbeResult(
+                "fixed_point", "the orbit settles on a fixed point", np.nan, "none", 1.0, x, "map"
+            )
         period = dominant_period(_spectral_view(x, bounded), 1.0, min_cycles=4.0)
         return ProbeResult("ok", "", period, "spectrum", 1.0, x, "map")
 
@@ -204,7 +214,9 @@ def probe_attractor(system: System, settings: SamplingSettings | None = None) ->
         step = _dde_step(system, dt_probe, settings) if system.kind == "dde" else None
         sol = _integrate(system, x0, t, settings, step)
         if not sol.ok[0]:
-            return ProbeResult(*_fail_status(sol), np.nan, "none", np.nan, np.empty((0, system.dim)), integrator)
+            return ProbeResult(
+                *_fail_status(sol), np.nan, "none", np.nan, np.empty((0, system.dim)), integrator
+            )
         x = sol.x[0, n_transient:]
         if _is_fixed_point(x, bounded):
             return ProbeResult(

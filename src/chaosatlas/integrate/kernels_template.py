@@ -17,6 +17,7 @@ Conventions shared by all kernels
   exhausted, 4 step size underflow, 5 invalid time grid. ``t_fail`` holds the
   time of the failure (NaN when ok).
 """
+
 # ruff: noqa: E402, F811
 from __future__ import annotations
 
@@ -494,7 +495,9 @@ def _dde_one(x0, t_eval, p, delay_var, h_req, bound, bounded, max_steps, out):
 
 
 @njit(cache=True)
-def dde_batch(X0, t_eval, P, delay_var, h_max, bound, bounded, max_steps, out, status, t_fail, n_steps):
+def dde_batch(
+    X0, t_eval, P, delay_var, h_max, bound, bounded, max_steps, out, status, t_fail, n_steps
+):
     """Delay equations by the method of steps: RK4 on a uniform grid with h <= min delay,
     delayed states from cubic Hermite interpolation of the computed grid (constant history)."""
     good = _check_grid(t_eval)

@@ -96,7 +96,9 @@ def _batch_parameters(system: System, parameters: np.ndarray | None, batch: int)
             )
         p = np.broadcast_to(p, (batch, p.shape[0]))
     if p.shape != (batch, system.n_parameters):
-        raise ValueError(f"{system.name}: parameters must have shape ({batch}, {system.n_parameters})")
+        raise ValueError(
+            f"{system.name}: parameters must have shape ({batch}, {system.n_parameters})"
+        )
     # numba needs a real 2-D array (with at least one column)
     out = np.zeros((batch, max(system.n_parameters, 1)))
     out[:, : system.n_parameters] = p
@@ -200,7 +202,9 @@ def solve(
         step = dt or system.dt_hint
         if step is None:
             step = float(np.min(np.diff(t_arr))) if t_arr.shape[0] > 1 else 1.0
-        module.rk4_batch(x0, t_arr, p, float(step), bound, bounded, max_steps, out, status, t_fail, n_steps)
+        module.rk4_batch(
+            x0, t_arr, p, float(step), bound, bounded, max_steps, out, status, t_fail, n_steps
+        )
     elif method == "map":
         module.map_batch(x0, t_arr, p, bound, bounded, max_steps, out, status, t_fail, n_steps)
     else:
