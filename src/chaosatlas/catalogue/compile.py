@@ -89,7 +89,7 @@ class _NumbaPrinter(PythonCodePrinter):
         return "0.0"
 
     def _print__Floor(self, expr):
-        return f"math.floor({self._print(expr.args[0])})"
+        return f"np.floor({self._print(expr.args[0])})"
 
     def _print__Mod(self, expr):
         return f"_mod({self._print(expr.args[0])}, {self._print(expr.args[1])})"
@@ -98,7 +98,7 @@ class _NumbaPrinter(PythonCodePrinter):
         return f"_mod({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_floor(self, expr):
-        return f"math.floor({self._print(expr.args[0])})"
+        return f"np.floor({self._print(expr.args[0])})"
 
     def _print_Derivative(self, expr):
         raise CompileError(f"cannot compile the derivative {expr}")
@@ -192,41 +192,41 @@ def generate_source(system: System) -> str:
         f"NPAR = {system.n_parameters}",
         "",
         "",
-        "@njit(cache=True)",
+        '@njit(cache=True, error_model="numpy")',
         "def _heaviside(v):",
         "    return 0.0 if v < 0 else (1.0 if v > 0 else 0.5)",
         "",
         "",
-        "@njit(cache=True)",
+        '@njit(cache=True, error_model="numpy")',
         "def _sign(v):",
         "    return 0.0 if v == 0 else math.copysign(1.0, v)",
         "",
         "",
-        "@njit(cache=True)",
+        '@njit(cache=True, error_model="numpy")',
         "def _mod(a, b):",
-        "    return a - b * math.floor(a / b)",
+        "    return a - b * np.floor(a / b)",
         "",
         "",
-        "@njit(cache=True)",
+        '@njit(cache=True, error_model="numpy")',
         "def rhs(t, x, xd, p, out):",
     ]
     body = _body(rhs_exprs, [f"out[{k}]" for k in range(dim)], printer)
     header += _loads(system, mapping, used_symbols(rhs_exprs)) + body + ["", ""]
-    header += ["@njit(cache=True)", "def jac(t, x, xd, p, out):"]
+    header += ['@njit(cache=True, error_model="numpy")', "def jac(t, x, xd, p, out):"]
     if jac_pairs:
         exprs = [e for _, e in jac_pairs]
         header += _loads(system, mapping, used_symbols(exprs))
         header += _body(exprs, [f"out[{r}, {c}]" for (r, c), _ in jac_pairs], printer)
     else:
         header += ["    pass"]
-    header += ["", "", "@njit(cache=True)", "def jac_delay(t, x, xd, p, out):"]
+    header += ["", "", '@njit(cache=True, error_model="numpy")', "def jac_delay(t, x, xd, p, out):"]
     if jd_pairs:
         exprs = [e for _, e in jd_pairs]
         header += _loads(system, mapping, used_symbols(exprs))
         header += _body(exprs, [f"out[{r}, {c}]" for (r, c), _ in jd_pairs], printer)
     else:
         header += ["    pass"]
-    header += ["", "", "@njit(cache=True)", "def delay_times(p, out):"]
+    header += ["", "", '@njit(cache=True, error_model="numpy")', "def delay_times(p, out):"]
     if system.delays:
         taus = [d.tau.xreplace(mapping) for d in system.delays]
         header += _loads(system, mapping, used_symbols(taus))

@@ -53,7 +53,7 @@ STATUS_UNDERFLOW = 4
 STATUS_BAD_GRID = 5
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _check_state(y, bound, bounded):
     for d in range(y.shape[0]):
         v = y[d]
@@ -64,7 +64,7 @@ def _check_state(y, bound, bounded):
     return STATUS_OK
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _check_grid(t_eval):
     for k in range(1, t_eval.shape[0]):
         if not (t_eval[k] >= t_eval[k - 1]):
@@ -72,14 +72,14 @@ def _check_grid(t_eval):
     return t_eval.shape[0] > 0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rhs_batch(t, X, XD, P, out):
     """Evaluate the right-hand side (or map) for each row."""
     for b in range(X.shape[0]):
         rhs(t, X[b], XD[b], P[b], out[b])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def jac_batch(t, X, XD, P, out):
     """Evaluate the Jacobian for each row; ``out`` is ``(batch, dim, dim)``."""
     for b in range(X.shape[0]):
@@ -92,7 +92,7 @@ def jac_batch(t, X, XD, P, out):
 # ---------------------------------------------------------------- RK4
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _rk4_one(x0, t_eval, p, h_max, bound, bounded, max_steps, out):
     n = x0.shape[0]
     xd = np.zeros(NDELAY)
@@ -135,7 +135,7 @@ def _rk4_one(x0, t_eval, p, h_max, bound, bounded, max_steps, out):
     return STATUS_OK, np.nan, steps
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rk4_batch(X0, t_eval, P, h_max, bound, bounded, max_steps, out, status, t_fail, n_steps):
     """Classical fixed-step RK4; each output interval is split into equal steps <= h_max."""
     good = _check_grid(t_eval)
@@ -155,7 +155,7 @@ def rk4_batch(X0, t_eval, P, h_max, bound, bounded, max_steps, out, status, t_fa
 # ---------------------------------------------------------------- DOP853
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _rms_scaled(v, scale):
     acc = 0.0
     for d in range(v.shape[0]):
@@ -164,7 +164,7 @@ def _rms_scaled(v, scale):
     return math.sqrt(acc / v.shape[0])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _initial_step(t0, y0, f0, p, xd, rtol, atol, order, h_limit):
     """Hairer's starting-step heuristic (HNW I, section II.4)."""
     n = y0.shape[0]
@@ -193,7 +193,7 @@ def _initial_step(t0, y0, f0, p, xd, rtol, atol, order, h_limit):
     return min(100 * h0, h1, h_limit)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _dop853_one(x0, t_eval, p, rtol, atol, h_max, bound, bounded, max_steps, out):
     n = x0.shape[0]
     n_out = t_eval.shape[0]
@@ -326,7 +326,7 @@ def _dop853_one(x0, t_eval, p, rtol, atol, h_max, bound, bounded, max_steps, out
             rejected = True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dop853_batch(
     X0, t_eval, P, rtol, atol, h_max, bound, bounded, max_steps, out, status, t_fail, n_steps
 ):
@@ -350,7 +350,7 @@ def dop853_batch(
 # ---------------------------------------------------------------- maps
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def map_batch(X0, n_eval, P, bound, bounded, max_steps, out, status, t_fail, n_steps):
     """Iterate a map; ``n_eval`` are ascending integer iteration counts."""
     n = X0.shape[1]
@@ -400,7 +400,7 @@ def map_batch(X0, n_eval, P, bound, bounded, max_steps, out, status, t_fail, n_s
 # ---------------------------------------------------------------- delay equations
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _hermite(xs, fs, i, theta, h, var):
     t2 = theta * theta
     t3 = t2 * theta
@@ -412,7 +412,7 @@ def _hermite(xs, fs, i, theta, h, var):
     )
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _history(s, t0, h, last, xs, fs, x0, var):
     """State ``var`` at time ``s`` from the constant history and the grid so far."""
     if s <= t0:
@@ -427,13 +427,13 @@ def _history(s, t0, h, last, xs, fs, x0, var):
     return _hermite(xs, fs, i, theta, h, var)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _delayed(s, taus, delay_var, t0, h, last, xs, fs, x0, xd):
     for k in range(taus.shape[0]):
         xd[k] = _history(s - taus[k], t0, h, last, xs, fs, x0, delay_var[k])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _dde_one(x0, t_eval, p, delay_var, h_req, bound, bounded, max_steps, out):
     n = x0.shape[0]
     taus = np.empty(NDELAY)
@@ -494,7 +494,7 @@ def _dde_one(x0, t_eval, p, delay_var, h_req, bound, bounded, max_steps, out):
     return STATUS_OK, np.nan, n_grid
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dde_batch(
     X0, t_eval, P, delay_var, h_max, bound, bounded, max_steps, out, status, t_fail, n_steps
 ):
