@@ -21,6 +21,10 @@ from pathlib import Path
 
 
 def main() -> dict:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("chaosatlas").setLevel(logging.INFO)
     os.environ["CHAOSATLAS_CACHE_DIR"] = tempfile.mkdtemp(prefix="chaosatlas-bench-cache-")
     import psutil
 

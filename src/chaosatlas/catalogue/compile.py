@@ -212,28 +212,21 @@ def generate_source(system: System) -> str:
     ]
     body = _body(rhs_exprs, [f"out[{k}]" for k in range(dim)], printer)
     header += _loads(system, mapping, used_symbols(rhs_exprs)) + body + ["", ""]
-    header += ['@njit(cache=True, error_model="numpy")', "def jac(t, x, xd, p, out):"]
-    if jac_pairs:
-        exprs = [e for _, e in jac_pairs]
-        header += _loads(system, mapping, used_symbols(exprs))
-        header += _body(exprs, [f"out[{r}, {c}]" for (r, c), _ in jac_pairs], printer)
-    else:
-        header += ["    pass"]
-    header += ["", "", '@njit(cache=True, error_model="numpy")', "def jac_delay(t, x, xd, p, out):"]
-    if jd_pairs:
-        exprs = [e for _, e in jd_pairs]
-        header += _loads(system, mapping, used_symbols(exprs))
-        header += _body(exprs, [f"out[{r}, {c}]" for (r, c), _ in jd_pairs], printer)
-    else:
-        header += ["    pass"]
-    header += ["", "", '@njit(cache=True, error_model="numpy")', "def delay_times(p, out):"]
-    if system.delays:
-        taus = [d.tau.xreplace(mapping) for d in system.delays]
-        header += _loads(system, mapping, used_symbols(taus))
-        header += _body(taus, [f"out[{k}]" for k in range(len(taus))], printer)
-    else:
-        header += ["    pass"]
-    header += ["", ""]
+    taus = [d.tau.xreplace(mapping) for d in system.delays]
+    functions = [
+        ("jac(t, x, xd, p, out)", jac_pairs),
+        ("jac_delay(t, x, xd, p, out)", jd_pairs),
+        ("delay_times(p, out)", [((k,), e) for k, e in enumerate(taus)]),
+    ]
+    for signature, pairs in functions:
+        header += ['@njit(cache=True, error_model="numpy")', f"def {signature}:"]
+        if pairs:
+            exprs = [e for _, e in pairs]
+            targets = [f"out[{', '.join(map(str, idx))}]" for idx, _ in pairs]
+            header += _loads(system, mapping, used_symbols(exprs)) + _body(exprs, targets, printer)
+        else:
+            header += ["    pass"]
+        header += ["", ""]
     return "\n".join(header) + "\n" + _kernel_text()
 
 

@@ -180,6 +180,22 @@ def _integrate(
     )  # fmt: skip
 
 
+def _probe_run(
+    system: System, period: float, settings: SamplingSettings
+) -> tuple[Solution, int, float]:
+    """Transient plus probe from the entry's initial state: (solution, transient samples, dt)."""
+    x0 = system.initial_state[None, :]
+    if system.kind == "map":
+        t = np.arange(settings.map_transient + settings.map_probe + 1)
+        return _integrate(system, x0, t, settings, None), settings.map_transient, 1.0
+    dt_probe = period / settings.probe_points_per_period
+    n_transient = int(round(settings.transient_periods * settings.probe_points_per_period))
+    n_probe = int(round(settings.probe_periods * settings.probe_points_per_period))
+    t = np.arange(n_transient + n_probe + 1) * dt_probe
+    step = _dde_step(system, dt_probe, settings) if system.kind == "dde" else None
+    return _integrate(system, x0, t, settings, step), n_transient, dt_probe
+
+
 def _dde_step(system: System, sample_dt: float, settings: SamplingSettings) -> float:
     tau = float(np.min(system.delay_values()))
     step = tau / settings.dde_steps_per_delay
@@ -196,15 +212,13 @@ def probe_attractor(system: System, settings: SamplingSettings | None = None) ->
     """
     settings = settings or SamplingSettings()
     bounded = system.bounded_mask
-    x0 = system.initial_state[None, :]
     if system.kind == "map":
-        t = np.arange(settings.map_transient + settings.map_probe + 1)
-        sol = _integrate(system, x0, t, settings, None)
+        sol, n_transient, _ = _probe_run(system, 1.0, settings)
         if not sol.ok[0]:
             return ProbeResult(
                 *_fail_status(sol), np.nan, "none", 1.0, np.empty((0, system.dim)), "map"
             )
-        x = sol.x[0, settings.map_transient :]
+        x = sol.x[0, n_transient:]
         if _is_fixed_point(x, bounded):
             return ProbeResult(
                 "fixed_point", "the orbit settles on a fixed point", np.nan, "none", 1.0, x, "map"
@@ -223,12 +237,8 @@ def probe_attractor(system: System, settings: SamplingSettings | None = None) ->
     source = "spectrum" if hint else "spectrum_unconstrained"
     integrator = "dde_rk4_hermite" if system.kind == "dde" else "dop853"
     for attempt in range(3):
-        dt_probe = period / settings.probe_points_per_period
-        n_transient = int(round(settings.transient_periods * settings.probe_points_per_period))
-        n_probe = int(round(settings.probe_periods * settings.probe_points_per_period))
-        t = np.arange(n_transient + n_probe + 1) * dt_probe
-        step = _dde_step(system, dt_probe, settings) if system.kind == "dde" else None
-        sol = _integrate(system, x0, t, settings, step)
+        sol, n_transient, dt_probe = _probe_run(system, period, settings)
+        n_probe = sol.t.shape[0] - 1 - n_transient
         if not sol.ok[0]:
             return ProbeResult(
                 *_fail_status(sol), np.nan, "none", np.nan, np.empty((0, system.dim)), integrator
@@ -288,17 +298,7 @@ def draw_initial_conditions(
 
 def attractor_pool(system: System, period: float, settings: SamplingSettings) -> np.ndarray:
     """Rebuild the probe's pool of attractor points for a known period (deterministic)."""
-    x0 = system.initial_state[None, :]
-    if system.kind == "map":
-        t = np.arange(settings.map_transient + settings.map_probe + 1)
-        sol = _integrate(system, x0, t, settings, None)
-        return sol.x[0, settings.map_transient :]
-    dt_probe = period / settings.probe_points_per_period
-    n_transient = int(round(settings.transient_periods * settings.probe_points_per_period))
-    n_probe = int(round(settings.probe_periods * settings.probe_points_per_period))
-    t = np.arange(n_transient + n_probe + 1) * dt_probe
-    step = _dde_step(system, dt_probe, settings) if system.kind == "dde" else None
-    sol = _integrate(system, x0, t, settings, step)
+    sol, n_transient, _ = _probe_run(system, period, settings)
     return sol.x[0, n_transient:]
 
 
