@@ -49,6 +49,8 @@ from .schemas import (
 
 log = logging.getLogger("chaosatlas")
 SPLITS = ("train", "val", "test")
+#: Systems compiled per local worker before the workers are restarted.
+RECYCLE_AFTER = 30
 
 
 # ----------------------------------------------------------------------------- config
@@ -215,24 +217,35 @@ def make_catalogue(
     started = time.perf_counter()
     log.info("catalogue: probing %d systems on %d worker(s)", len(names), threads)
     rows: list[dict[str, Any]] = []
+    # numba keeps what it compiled (~12 MB per system) for the life of a process:
+    # a local cluster's workers are restarted between batches to bound memory.
+    local = (config.get("dask") or {}).get("cluster", "local") == "local"
+    batch = RECYCLE_AFTER * max(1, threads) if local else len(names)
     with dask_client(config.get("dask"), threads) as client:
         from distributed import as_completed
 
-        futures = [
-            client.submit(
-                probe_system_task, n, _overrides(config, n), settings, key=f"probe-{n}", pure=False
-            )
-            for n in names
-        ]
-        for k, future in enumerate(as_completed(futures), start=1):
-            try:
-                rows.append(future.result())
-            except Exception as exc:  # KilledWorker and the like: record, go on
-                name = future.key.removeprefix("probe-")
-                rows.append(
-                    {"system": name, "status": "error", "reason": f"{type(exc).__name__}: {exc}"}
-                )
-            _progress(k, len(futures), "catalogue", started)
+        done = 0
+        for first in range(0, len(names), max(1, batch)):
+            if first > 0:
+                client.restart()
+            futures = [
+                client.submit(probe_system_task, n, _overrides(config, n), settings, key=f"probe-{n}", pure=False)
+                for n in names[first : first + batch]
+            ]  # fmt: skip
+            for future in as_completed(futures):
+                try:
+                    rows.append(future.result())
+                except Exception as exc:  # KilledWorker and the like: record, go on
+                    name = str(future.key).removeprefix("probe-")
+                    rows.append(
+                        {
+                            "system": name,
+                            "status": "error",
+                            "reason": f"{type(exc).__name__}: {exc}",
+                        }
+                    )
+                done += 1
+                _progress(done, len(names), "catalogue", started)
     ds = catalogue_dataset(rows, config)
     write_netcdf(ds, output, validate=validate_catalogue)
     counts = {
@@ -245,18 +258,64 @@ def make_catalogue(
 # ----------------------------------------------------------------------------- trajectories
 
 
-def initial_conditions_task(
+def prepare_system_task(
     name: str,
     overrides: Mapping[str, Any],
-    period: float,
-    settings: Mapping[str, Any],
+    row: Mapping[str, Any],
+    stores: Mapping[str, str],
     counts: Mapping[str, int],
+    n_points: int,
+    block: int,
+    attrs: Mapping[str, Any],
+    settings: Mapping[str, Any],
     seed: int,
 ) -> dict[str, np.ndarray]:
-    """Rebuild the attractor pool and draw disjoint initial conditions per split."""
+    """Lay out the system's group in every split's store, then draw its initial conditions.
+
+    Runs on a worker, so the layouts of different systems proceed in parallel.
+    Returns disjoint initial conditions per split, rebuilt deterministically
+    from the attractor pool of the catalogue's probe.
+    """
     system = catalogue.get(name, **overrides)
-    pool = attractor_pool(system, period, SamplingSettings(**settings))
+    sampling = SamplingSettings(**settings)
+    for split, store in stores.items():
+        group_attrs = {**attrs, **_group_attrs(system, row, sampling, seed, split, n_points)}
+        _layout_group(store, system, row, counts[split], n_points, block, group_attrs)
+    pool = attractor_pool(system, float(row["period"]), sampling)
     return draw_initial_conditions(pool, counts, seed, name)
+
+
+def _group_attrs(
+    system: System,
+    row: Mapping[str, Any],
+    settings: SamplingSettings,
+    seed: int,
+    split: str,
+    n_points: int,
+) -> dict[str, Any]:
+    integrator = {
+        "flow": "dop853 (Dormand-Prince 8(5,3), dense output)",
+        "map": "map iteration",
+        "dde": "method of steps: RK4 with cubic Hermite history",
+    }[system.kind]
+    return {
+        "system": system.name,
+        "kind": system.kind,
+        "family": system.family,
+        "parameters": canonical_json({**system.parameters, **system.size}),
+        "equations": canonical_json(system.equation_text),
+        "citation": system.citation,
+        "integrator": integrator,
+        "rtol": settings.rtol,
+        "atol": settings.atol,
+        "dt": float(row["dt"]) if system.kind != "map" else 1.0,
+        "period": float(row["period"]),
+        "seed": seed,
+        "split": split,
+        "n_points": n_points,
+        "transient_periods": settings.transient_periods,
+        "sampling": canonical_json(settings.__dict__),
+    }
 
 
 def integrate_block_task(
@@ -293,7 +352,6 @@ def _layout_group(
     store: str,
     system: System,
     row: Mapping[str, Any],
-    split: str,
     n_traj: int,
     n_points: int,
     block: int,
@@ -392,36 +450,15 @@ def make_trajectories(
     base_attrs = provenance(config, product="trajectories")
     started = time.perf_counter()
     log.info("integrate: %d systems x %s trajectories x %d points", len(ok), counts, n_points)
+    root_attrs = {
+        "systems": json.dumps(ok),
+        "skipped": json.dumps(skipped),
+        "schema_version": SCHEMA_VERSION,
+    }
     try:
-        for split, path in tmp.items():
-            root = zarr.open_group(str(path), mode="w", zarr_format=3)
-            root.attrs.update(
-                {**base_attrs, "split": split, "systems": json.dumps(ok), "skipped": json.dumps(skipped), "schema_version": SCHEMA_VERSION, "title": f"chaosatlas trajectories ({split} split)"}
-            )  # fmt: skip
-        systems = {n: catalogue.get(n, **_overrides(config, n)) for n in ok}
-        for name, system in systems.items():
-            row = rows[name]
-            for split, path in tmp.items():
-                attrs = {
-                    **base_attrs,
-                    "system": name,
-                    "kind": system.kind,
-                    "family": system.family,
-                    "parameters": canonical_json({**system.parameters, **system.size}),
-                    "equations": canonical_json(system.equation_text),
-                    "citation": system.citation,
-                    "integrator": "map iteration" if system.kind == "map" else ("dop853 (Dormand-Prince 8(5,3), dense output)" if system.kind == "flow" else "method of steps: RK4 with cubic Hermite history"),
-                    "rtol": settings.rtol,
-                    "atol": settings.atol,
-                    "dt": float(row["dt"]) if system.kind != "map" else 1.0,
-                    "period": float(row["period"]),
-                    "seed": seed,
-                    "split": split,
-                    "n_points": n_points,
-                    "transient_periods": settings.transient_periods,
-                    "sampling": canonical_json(sdict),
-                }  # fmt: skip
-                _layout_group(str(path), system, row, split, counts[split], n_points, block, attrs)
+        for path in tmp.values():
+            zarr.open_group(str(path), mode="w", zarr_format=3)
+        stores = {split: str(path) for split, path in tmp.items()}
         with dask_client(config.get("dask"), threads) as client:
             from distributed import as_completed
 
@@ -430,26 +467,33 @@ def make_trajectories(
                 row = rows[name]
                 ov = _overrides(config, name)
                 ics = client.submit(
-                    initial_conditions_task,
-                    name,
-                    ov,
-                    float(row["period"]),
-                    sdict,
-                    counts,
-                    seed,
-                    key=f"ics-{name}",
-                    pure=False,
-                )
-                dt = float(row["dt"]) if rows[name]["kind"] != "map" else 1.0
-                for split, path in tmp.items():
+                    prepare_system_task, name, ov, row, stores, counts, n_points, block,
+                    base_attrs, sdict, seed, key=f"prepare-{name}", pure=False,
+                )  # fmt: skip
+                dt = float(row["dt"]) if row["kind"] != "map" else 1.0
+                for split, path in stores.items():
                     for start in range(0, counts[split], block):
                         stop = min(start + block, counts[split])
                         futures.append(
-                            client.submit(integrate_block_task, str(path), name, ov, ics, split, start, stop, n_points, dt, sdict, key=f"block-{split}-{name}-{start}", pure=False)
+                            client.submit(
+                                integrate_block_task, path, name, ov, ics, split, start, stop,
+                                n_points, dt, sdict, key=f"block-{split}-{name}-{start}", pure=False,
+                            )
                         )  # fmt: skip
             for k, future in enumerate(as_completed(futures), start=1):
                 future.result()  # a task error fails the rule; nothing is installed
                 _progress(k, len(futures), "integrate", started)
+        # Root attributes last: creating groups in parallel may touch the root metadata.
+        for split, path in tmp.items():
+            root = zarr.open_group(str(path), mode="r+")
+            root.attrs.update(
+                {
+                    **base_attrs,
+                    **root_attrs,
+                    "split": split,
+                    "title": f"chaosatlas trajectories ({split} split)",
+                }
+            )
         result: dict[str, dict[str, int]] = {}
         for split, path in tmp.items():
             result[split] = check_trajectory_store(path, require_marker=False)
