@@ -160,3 +160,25 @@ def test_lint_is_clean():
         [*SNAKEMAKE, "--lint"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_plain_snakemake_uses_the_default_profile():
+    proc = subprocess.run([*SNAKEMAKE, "-n"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Using workflow specific profile profiles/default" in proc.stdout + proc.stderr
+    assert (ROOT / "profiles").resolve() == (ROOT / "workflow" / "profiles").resolve()
+
+
+def test_catalogue_on_an_existing_scheduler(tmp_path):
+    """dask.cluster: address sends the work to a scheduler that is already running."""
+    from distributed import LocalCluster
+
+    from chaosatlas.pipeline import make_catalogue
+
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        config = {"seed": 1, "systems": ["Henon", "Logistic"], "integration": {"n_points": 8, "trajectories": {"train": 1, "val": 1, "test": 1}},
+                  "dask": {"cluster": "address", "address": cluster.scheduler_address}}  # fmt: skip
+        ds = make_catalogue(config, tmp_path / "catalogue.nc", threads=1)
+    assert ds.system.values.tolist() == ["Henon", "Logistic"] and (ds.status.values == "ok").all()
