@@ -450,6 +450,29 @@ def _delayed(s, taus, delay_var, t0, h, last, xs, fs, x0, xd):
 
 
 @njit(cache=True, error_model="numpy")
+def _dde_rk4_step(step, t0, h, taus, delay_var, xs, fs, x0, p, xd, k1, k2, k3, k4, tmp):
+    """One RK4 step of the method of steps: grid point ``step`` -> ``step + 1`` (state and slope)."""
+    n = xs.shape[1]
+    t = t0 + step * h
+    last = max(step, 1)  # grid points 0..step are known
+    for d in range(n):
+        k1[d] = fs[step, d]
+        tmp[d] = xs[step, d] + 0.5 * h * k1[d]
+    _delayed(t + 0.5 * h, taus, delay_var, t0, h, last, xs, fs, x0, xd)
+    rhs(t + 0.5 * h, tmp, xd, p, k2)
+    for d in range(n):
+        tmp[d] = xs[step, d] + 0.5 * h * k2[d]
+    rhs(t + 0.5 * h, tmp, xd, p, k3)
+    for d in range(n):
+        tmp[d] = xs[step, d] + h * k3[d]
+    _delayed(t + h, taus, delay_var, t0, h, last, xs, fs, x0, xd)
+    rhs(t + h, tmp, xd, p, k4)
+    for d in range(n):
+        xs[step + 1, d] = xs[step, d] + h * (k1[d] + 2.0 * k2[d] + 2.0 * k3[d] + k4[d]) / 6.0
+    rhs(t + h, xs[step + 1], xd, p, fs[step + 1])
+
+
+@njit(cache=True, error_model="numpy")
 def _dde_one(x0, t_eval, p, delay_var, h_req, bound, bounded, max_steps, out):
     n = x0.shape[0]
     taus = np.empty(NDELAY)
@@ -480,27 +503,10 @@ def _dde_one(x0, t_eval, p, delay_var, h_req, bound, bounded, max_steps, out):
     _delayed(t0, taus, delay_var, t0, h, 0, xs, fs, x0, xd)
     rhs(t0, xs[0], xd, p, fs[0])
     for step in range(n_grid):
-        t = t0 + step * h
-        last = step  # grid points 0..step are known
-        for d in range(n):
-            k1[d] = fs[step, d]
-            tmp[d] = xs[step, d] + 0.5 * h * k1[d]
-        _delayed(t + 0.5 * h, taus, delay_var, t0, h, max(last, 1), xs, fs, x0, xd)
-        rhs(t + 0.5 * h, tmp, xd, p, k2)
-        for d in range(n):
-            tmp[d] = xs[step, d] + 0.5 * h * k2[d]
-        rhs(t + 0.5 * h, tmp, xd, p, k3)
-        for d in range(n):
-            tmp[d] = xs[step, d] + h * k3[d]
-        _delayed(t + h, taus, delay_var, t0, h, max(last, 1), xs, fs, x0, xd)
-        rhs(t + h, tmp, xd, p, k4)
-        for d in range(n):
-            xs[step + 1, d] = xs[step, d] + h * (k1[d] + 2.0 * k2[d] + 2.0 * k3[d] + k4[d]) / 6.0
+        _dde_rk4_step(step, t0, h, taus, delay_var, xs, fs, x0, p, xd, k1, k2, k3, k4, tmp)
         code = _check_state(xs[step + 1], bound, bounded)
         if code != STATUS_OK:
-            return code, t + h, step + 1
-        _delayed(t + h, taus, delay_var, t0, h, max(last, 1), xs, fs, x0, xd)
-        rhs(t + h, xs[step + 1], xd, p, fs[step + 1])
+            return code, t0 + (step + 1) * h, step + 1
     for k in range(t_eval.shape[0]):
         for d in range(n):
             out[k, d] = _history(t_eval[k], t0, h, n_grid, xs, fs, x0, d)
@@ -530,3 +536,230 @@ def dde_batch(
         status[b] = code
         t_fail[b] = tf
         n_steps[b] = steps
+
+
+# ---------------------------------------------------------------- Lyapunov exponents
+
+
+@njit(cache=True, error_model="numpy")
+def _gram_schmidt(Q, logs, accumulate):
+    """Modified Gram-Schmidt on the columns of Q in place; add log R_ii to ``logs``."""
+    n, k = Q.shape
+    for j in range(k):
+        for i in range(j):
+            r = 0.0
+            for d in range(n):
+                r += Q[d, i] * Q[d, j]
+            for d in range(n):
+                Q[d, j] -= r * Q[d, i]
+        norm = 0.0
+        for d in range(n):
+            norm += Q[d, j] * Q[d, j]
+        norm = math.sqrt(norm)
+        if accumulate:
+            logs[j] += math.log(norm)
+        for d in range(n):
+            Q[d, j] /= norm
+
+
+@njit(cache=True, error_model="numpy")
+def _tangent_slope(t, x, p, xd, J, Q, fx, fQ):
+    """State slope and tangent slope J(x) Q; returns trace J (the divergence)."""
+    n = x.shape[0]
+    rhs(t, x, xd, p, fx)
+    for r in range(n):
+        for c in range(n):
+            J[r, c] = 0.0
+    jac(t, x, xd, p, J)
+    for r in range(n):
+        for c in range(Q.shape[1]):
+            acc = 0.0
+            for m in range(n):
+                acc += J[r, m] * Q[m, c]
+            fQ[r, c] = acc
+    tr = 0.0
+    for r in range(n):
+        tr += J[r, r]
+    return tr
+
+
+@njit(cache=True, error_model="numpy")
+def lyapunov_flow_batch(X0, P, h, n_transient, n_steps, qr_every, bound, bounded, logs, divergence, status):
+    """Benettin/QR on the variational equations: RK4 for state and tangent vectors together.
+
+    ``logs`` (batch, k) receives sum log R_ii after the transient; ``divergence``
+    (batch,) the integral of trace J over the same time (Simpson weights of the
+    RK4 stages), so sum(logs) and divergence agree up to the step error.
+    Q is aligned during the transient (its growth is not counted).
+    """
+    n = X0.shape[1]
+    k = logs.shape[1]
+    xd = np.zeros(NDELAY)
+    J = np.zeros((n, n))
+    x = np.empty(n)
+    xt = np.empty(n)
+    Q = np.empty((n, k))
+    Qt = np.empty((n, k))
+    k1x = np.empty(n)
+    k2x = np.empty(n)
+    k3x = np.empty(n)
+    k4x = np.empty(n)
+    k1Q = np.empty((n, k))
+    k2Q = np.empty((n, k))
+    k3Q = np.empty((n, k))
+    k4Q = np.empty((n, k))
+    for b in range(X0.shape[0]):
+        p = P[b]
+        status[b] = STATUS_OK
+        divergence[b] = 0.0
+        for j in range(k):
+            logs[b, j] = 0.0
+        for d in range(n):
+            x[d] = X0[b, d]
+            for j in range(k):
+                Q[d, j] = 1.0 if d == j else 0.0
+        for step in range(n_transient + n_steps):
+            t = step * h
+            tr1 = _tangent_slope(t, x, p, xd, J, Q, k1x, k1Q)
+            for d in range(n):
+                xt[d] = x[d] + 0.5 * h * k1x[d]
+                for j in range(k):
+                    Qt[d, j] = Q[d, j] + 0.5 * h * k1Q[d, j]
+            tr2 = _tangent_slope(t + 0.5 * h, xt, p, xd, J, Qt, k2x, k2Q)
+            for d in range(n):
+                xt[d] = x[d] + 0.5 * h * k2x[d]
+                for j in range(k):
+                    Qt[d, j] = Q[d, j] + 0.5 * h * k2Q[d, j]
+            tr3 = _tangent_slope(t + 0.5 * h, xt, p, xd, J, Qt, k3x, k3Q)
+            for d in range(n):
+                xt[d] = x[d] + h * k3x[d]
+                for j in range(k):
+                    Qt[d, j] = Q[d, j] + h * k3Q[d, j]
+            tr4 = _tangent_slope(t + h, xt, p, xd, J, Qt, k4x, k4Q)
+            for d in range(n):
+                x[d] += h * (k1x[d] + 2.0 * k2x[d] + 2.0 * k3x[d] + k4x[d]) / 6.0
+                for j in range(k):
+                    Q[d, j] += h * (k1Q[d, j] + 2.0 * k2Q[d, j] + 2.0 * k3Q[d, j] + k4Q[d, j]) / 6.0
+            counting = step >= n_transient
+            if counting:
+                divergence[b] += h * (tr1 + 2.0 * tr2 + 2.0 * tr3 + tr4) / 6.0
+            code = _check_state(x, bound, bounded)
+            if code == STATUS_OK:
+                code = _check_state(Q[:, 0], np.inf, bounded)
+            if code != STATUS_OK:
+                status[b] = code
+                break
+            if (step + 1) % qr_every == 0 or step == n_transient + n_steps - 1:
+                _gram_schmidt(Q, logs[b], counting)
+
+
+@njit(cache=True, error_model="numpy")
+def lyapunov_map_batch(X0, P, n_transient, n_steps, bound, bounded, logs, divergence, status):
+    """Benettin/QR for maps: Q <- J(x_n) Q, x <- f(x_n), re-orthonormalised every iteration.
+    ``divergence`` accumulates log|det J| (the exact sum of all exponents)."""
+    n = X0.shape[1]
+    k = logs.shape[1]
+    xd = np.zeros(NDELAY)
+    J = np.zeros((n, n))
+    x = np.empty(n)
+    x_next = np.empty(n)
+    Q = np.empty((n, k))
+    Q_next = np.empty((n, k))
+    for b in range(X0.shape[0]):
+        p = P[b]
+        status[b] = STATUS_OK
+        divergence[b] = 0.0
+        for j in range(k):
+            logs[b, j] = 0.0
+        for d in range(n):
+            x[d] = X0[b, d]
+            for j in range(k):
+                Q[d, j] = 1.0 if d == j else 0.0
+        for step in range(n_transient + n_steps):
+            t = float(step)
+            for r in range(n):
+                for c in range(n):
+                    J[r, c] = 0.0
+            jac(t, x, xd, p, J)
+            rhs(t, x, xd, p, x_next)
+            for r in range(n):
+                for c in range(k):
+                    acc = 0.0
+                    for m in range(n):
+                        acc += J[r, m] * Q[m, c]
+                    Q_next[r, c] = acc
+            counting = step >= n_transient
+            if counting:
+                divergence[b] += math.log(abs(np.linalg.det(J)))
+            for d in range(n):
+                x[d] = x_next[d]
+                for j in range(k):
+                    Q[d, j] = Q_next[d, j]
+            code = _check_state(x, bound, bounded)
+            if code != STATUS_OK:
+                status[b] = code
+                break
+            _gram_schmidt(Q, logs[b], counting)
+
+
+@njit(cache=True, error_model="numpy")
+def lyapunov_dde_batch(X0, P, delay_var, h, n_transient, n_steps, renorm_every, d0, bound, bounded, logs, status):
+    """Largest exponent of a delay equation: a reference and a perturbed solution on the
+    same grid; every ``renorm_every`` steps the perturbation of the whole discretised
+    history (the last max-delay window of grid states) is scaled back to ``d0``."""
+    n = X0.shape[1]
+    taus = np.empty(NDELAY)
+    xd = np.empty(NDELAY)
+    k1 = np.empty(n)
+    k2 = np.empty(n)
+    k3 = np.empty(n)
+    k4 = np.empty(n)
+    tmp = np.empty(n)
+    total = n_transient + n_steps
+    for b in range(X0.shape[0]):
+        p = P[b]
+        status[b] = STATUS_OK
+        logs[b, 0] = 0.0
+        delay_times(p, taus)
+        window = 1
+        for q in range(NDELAY):
+            window = max(window, int(math.ceil(taus[q] / h)) + 1)
+        xs = np.empty((total + 1, n))
+        fs = np.empty((total + 1, n))
+        ys = np.empty((total + 1, n))
+        gs = np.empty((total + 1, n))
+        x0 = X0[b].copy()
+        y0 = X0[b].copy()
+        y0[0] += d0  # perturb the (constant) history of the first variable
+        for d in range(n):
+            xs[0, d] = x0[d]
+            ys[0, d] = y0[d]
+        _delayed(0.0, taus, delay_var, 0.0, h, 0, xs, fs, x0, xd)
+        rhs(0.0, xs[0], xd, p, fs[0])
+        _delayed(0.0, taus, delay_var, 0.0, h, 0, ys, gs, y0, xd)
+        rhs(0.0, ys[0], xd, p, gs[0])
+        for step in range(total):
+            _dde_rk4_step(step, 0.0, h, taus, delay_var, xs, fs, x0, p, xd, k1, k2, k3, k4, tmp)
+            _dde_rk4_step(step, 0.0, h, taus, delay_var, ys, gs, y0, p, xd, k1, k2, k3, k4, tmp)
+            code = _check_state(xs[step + 1], bound, bounded)
+            if code != STATUS_OK:
+                status[b] = code
+                break
+            if (step + 1) % renorm_every == 0:
+                lo = max(0, step + 2 - window)
+                dist = 0.0
+                for i in range(lo, step + 2):
+                    for d in range(n):
+                        diff = ys[i, d] - xs[i, d]
+                        dist += diff * diff
+                dist = math.sqrt(dist)
+                if not (dist > 0.0) or not math.isfinite(dist):
+                    status[b] = STATUS_NONFINITE
+                    break
+                if step >= n_transient:
+                    logs[b, 0] += math.log(dist / d0)
+                scale = d0 / dist
+                for i in range(lo, step + 2):
+                    for d in range(n):
+                        ys[i, d] = xs[i, d] + (ys[i, d] - xs[i, d]) * scale
+                        gs[i, d] = fs[i, d] + (gs[i, d] - fs[i, d]) * scale
