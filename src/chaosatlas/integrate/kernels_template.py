@@ -543,7 +543,11 @@ def dde_batch(
 
 @njit(cache=True, error_model="numpy")
 def _gram_schmidt(Q, logs, accumulate):
-    """Modified Gram-Schmidt on the columns of Q in place; add log R_ii to ``logs``."""
+    """Modified Gram-Schmidt on the columns of Q in place; add log R_ii to ``logs``.
+
+    A column that collapses (a singular Jacobian, e.g. a map at a critical
+    point) is replaced by a basis vector orthogonal to the earlier columns, and
+    counts as a contraction by 1e-300."""
     n, k = Q.shape
     for j in range(k):
         for i in range(j):
@@ -556,6 +560,25 @@ def _gram_schmidt(Q, logs, accumulate):
         for d in range(n):
             norm += Q[d, j] * Q[d, j]
         norm = math.sqrt(norm)
+        if not (norm > 1e-300) or not math.isfinite(norm):
+            for e in range(n):
+                for d in range(n):
+                    Q[d, j] = 1.0 if d == (j + e) % n else 0.0
+                for i in range(j):
+                    r = Q[(j + e) % n, i]
+                    for d in range(n):
+                        Q[d, j] -= r * Q[d, i]
+                fresh = 0.0
+                for d in range(n):
+                    fresh += Q[d, j] * Q[d, j]
+                fresh = math.sqrt(fresh)
+                if fresh > 1e-8:
+                    break
+            for d in range(n):
+                Q[d, j] /= fresh
+            if accumulate:
+                logs[j] += math.log(1e-300)
+            continue
         if accumulate:
             logs[j] += math.log(norm)
         for d in range(n):
@@ -584,13 +607,31 @@ def _tangent_slope(t, x, p, xd, J, Q, fx, fQ):
 
 
 @njit(cache=True, error_model="numpy")
-def lyapunov_flow_batch(X0, P, h, n_transient, n_steps, qr_every, bound, bounded, logs, divergence, status):
+def lyapunov_flow_batch(
+    X0,
+    P,
+    h_max,
+    t_transient,
+    t_average,
+    qr_every,
+    bound,
+    bounded,
+    max_steps,
+    logs,
+    divergence,
+    averaged,
+    status,
+):
     """Benettin/QR on the variational equations: RK4 for state and tangent vectors together.
 
-    ``logs`` (batch, k) receives sum log R_ii after the transient; ``divergence``
-    (batch,) the integral of trace J over the same time (Simpson weights of the
-    RK4 stages), so sum(logs) and divergence agree up to the step error.
-    Q is aligned during the transient (its growth is not counted).
+    The step is ``h_max``, shortened where the Jacobian is stiff
+    (h <= 0.5 / ||J||_inf at the step's start), because a fixed step through a
+    fast relaxation (e.g. a relaxation oscillation) gets the contracting
+    exponents wrong. ``logs`` (batch, k) receives sum log R_ii after the
+    transient; ``divergence`` (batch,) the integral of trace J over the same time
+    (Simpson weights of the RK4 stages), so sum(logs) and divergence agree up to
+    the step error; ``averaged`` (batch,) that time. Q is aligned during the
+    transient (its growth is not counted).
     """
     n = X0.shape[1]
     k = logs.shape[1]
@@ -608,19 +649,43 @@ def lyapunov_flow_batch(X0, P, h, n_transient, n_steps, qr_every, bound, bounded
     k2Q = np.empty((n, k))
     k3Q = np.empty((n, k))
     k4Q = np.empty((n, k))
+    t_end = t_transient + t_average
     for b in range(X0.shape[0]):
         p = P[b]
         status[b] = STATUS_OK
         divergence[b] = 0.0
+        averaged[b] = 0.0
         for j in range(k):
             logs[b, j] = 0.0
         for d in range(n):
             x[d] = X0[b, d]
             for j in range(k):
                 Q[d, j] = 1.0 if d == j else 0.0
-        for step in range(n_transient + n_steps):
-            t = step * h
+        t = 0.0
+        step = 0
+        eps_t = 1e-12 * max(1.0, t_end)
+        while t_end - t > eps_t:
+            if step >= max_steps:
+                status[b] = STATUS_MAX_STEPS
+                break
             tr1 = _tangent_slope(t, x, p, xd, J, Q, k1x, k1Q)
+            stiff = 0.0
+            for r in range(n):
+                row = 0.0
+                for c in range(n):
+                    row += abs(J[r, c])
+                stiff = max(stiff, row)
+            h = h_max
+            if stiff * h > 0.5:
+                h = 0.5 / stiff
+            counting = t >= t_transient - eps_t
+            if not counting and t + h > t_transient:
+                h = t_transient - t
+            if t + h > t_end:
+                h = t_end - t
+            if h <= 1e-13 * max(1.0, abs(t)):
+                status[b] = STATUS_UNDERFLOW
+                break
             for d in range(n):
                 xt[d] = x[d] + 0.5 * h * k1x[d]
                 for j in range(k):
@@ -640,16 +705,23 @@ def lyapunov_flow_batch(X0, P, h, n_transient, n_steps, qr_every, bound, bounded
                 x[d] += h * (k1x[d] + 2.0 * k2x[d] + 2.0 * k3x[d] + k4x[d]) / 6.0
                 for j in range(k):
                     Q[d, j] += h * (k1Q[d, j] + 2.0 * k2Q[d, j] + 2.0 * k3Q[d, j] + k4Q[d, j]) / 6.0
-            counting = step >= n_transient
             if counting:
                 divergence[b] += h * (tr1 + 2.0 * tr2 + 2.0 * tr3 + tr4) / 6.0
+                averaged[b] += h
+            t += h
+            step += 1
             code = _check_state(x, bound, bounded)
             if code == STATUS_OK:
                 code = _check_state(Q[:, 0], np.inf, bounded)
             if code != STATUS_OK:
                 status[b] = code
                 break
-            if (step + 1) % qr_every == 0 or step == n_transient + n_steps - 1:
+            # re-orthonormalise every qr_every steps, and exactly at the end of the transient
+            if (
+                step % qr_every == 0
+                or t_end - t <= eps_t
+                or (not counting and t >= t_transient - eps_t)
+            ):
                 _gram_schmidt(Q, logs[b], counting)
 
 
@@ -703,7 +775,9 @@ def lyapunov_map_batch(X0, P, n_transient, n_steps, bound, bounded, logs, diverg
 
 
 @njit(cache=True, error_model="numpy")
-def lyapunov_dde_batch(X0, P, delay_var, h, n_transient, n_steps, renorm_every, d0, bound, bounded, logs, status):
+def lyapunov_dde_batch(
+    X0, P, delay_var, h, n_transient, n_steps, renorm_every, d0, bound, bounded, logs, status
+):
     """Largest exponent of a delay equation: a reference and a perturbed solution on the
     same grid; every ``renorm_every`` steps the perturbation of the whole discretised
     history (the last max-delay window of grid states) is scaled back to ``d0``."""

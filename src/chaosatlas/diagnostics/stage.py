@@ -1,0 +1,400 @@
+"""The diagnostics stage for one system: invariants, verdict, entropies.
+
+:func:`diagnose_system` never raises for a badly behaved system: what cannot
+be computed is recorded with a reason. The workflow fans it out over dask
+(:func:`chaosatlas.pipeline.make_diagnostics`) and assembles the two NetCDF
+products with :func:`invariants_dataset` and :func:`entropy_dataset`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..catalogue.system import System
+from ..integrate.attractor import (
+    SamplingSettings,
+    attractor_pool,
+    draw_initial_conditions,
+    sample_trajectories,
+)
+from .lyapunov import lyapunov_spectrum
+from .verdict import classify
+
+
+@dataclass(frozen=True)
+class DiagnosticsSettings:
+    """Sizes of the diagnostics computations (the config's ``diagnostics`` section)."""
+
+    n_trajectories: int = 4
+    periods: float = 1000.0
+    transient_periods: float = 50.0
+    steps_per_period: int = 200
+    iterations: int = 20_000
+    n_points: int = 10_000
+    correlation_points: int = 10_000
+    zero_one_cs: int = 100
+    entropy_points: int = 5_000
+    max_exponents: int = 0  # 0: all
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> DiagnosticsSettings:
+        values = dict(values or {})
+        unknown = sorted(set(values) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"unknown diagnostics setting(s): {', '.join(unknown)}")
+        return cls(**values)
+
+
+@dataclass
+class SystemDiagnostics:
+    """Everything the stage found for one system (one row of each product)."""
+
+    system: str
+    kind: str
+    dimension: int
+    variables: list[str]
+    period: float
+    exponents: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    exponent_uncertainty: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    mean_divergence: float = math.nan
+    sum_mismatch: float = math.nan
+    lyapunov_method: str = ""
+    kaplan_yorke: float = math.nan
+    pesin: float = math.nan
+    correlation_dimension: float = math.nan
+    correlation_dimension_uncertainty: float = math.nan
+    zero_one_k: float = math.nan
+    max_lyapunov_timeseries: float = math.nan
+    verdict: str = "not_computed"
+    reason: str = ""
+    reference: dict[str, Any] = field(default_factory=dict)
+    reference_check: str = "none"
+    reference_disagrees: int = 0
+    entropy: dict[str, np.ndarray] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _attractor_series(
+    system: System, row: Mapping[str, Any], n_points: int, seed: int, sampling: SamplingSettings
+) -> np.ndarray:
+    period = float(row["period"])
+    dt = float(row["dt"]) if system.kind != "map" else 1.0
+    pool = attractor_pool(system, period, sampling)
+    x0 = draw_initial_conditions(pool, {"diagnostics": 1}, seed, system.name)["diagnostics"]
+    _, sol = sample_trajectories(system, x0, n_points, dt, sampling)
+    if not sol.ok[0]:
+        raise RuntimeError(f"trajectory for diagnostics failed: {sol.reasons[0]}")
+    return sol.x[0]
+
+
+def compare_with_reference(d: SystemDiagnostics, reference: Mapping[str, Any]) -> tuple[str, int]:
+    """Compare computed invariants with the entry's literature values.
+
+    Tolerances: largest exponent within 10% or 3 standard errors; Kaplan-Yorke
+    dimension within 5%; correlation dimension within 0.1 (or 3 of its standard
+    errors). A disagreement is reported, never overwritten.
+    """
+    notes: list[str] = []
+    disagree = 0
+
+    def check(name: str, computed: float, ref: float, ok: bool) -> None:
+        nonlocal disagree
+        status = "agrees" if ok else "DISAGREES"
+        disagree += int(not ok)
+        notes.append(f"{name}: computed {computed:.4g}, literature {ref:.4g} ({status})")
+
+    l1_ref = None
+    if "lyapunov_spectrum" in reference:
+        l1_ref = float(np.atleast_1d(reference["lyapunov_spectrum"]["value"])[0])
+    elif "max_lyapunov" in reference:
+        l1_ref = float(np.atleast_1d(reference["max_lyapunov"]["value"])[0])
+    if l1_ref is not None and d.exponents.size and np.isfinite(d.exponents[0]):
+        err = abs(d.exponents[0] - l1_ref)
+        sigma = d.exponent_uncertainty[0] if d.exponent_uncertainty.size else 0.0
+        check(
+            "lambda_1",
+            d.exponents[0],
+            l1_ref,
+            err <= max(0.1 * abs(l1_ref), 3 * np.nan_to_num(sigma)),
+        )
+    if "kaplan_yorke_dimension" in reference and np.isfinite(d.kaplan_yorke):
+        ref = float(np.atleast_1d(reference["kaplan_yorke_dimension"]["value"])[0])
+        check(
+            "Kaplan-Yorke dimension",
+            d.kaplan_yorke,
+            ref,
+            abs(d.kaplan_yorke - ref) <= 0.05 * abs(ref),
+        )
+    if "correlation_dimension" in reference and np.isfinite(d.correlation_dimension):
+        ref = float(np.atleast_1d(reference["correlation_dimension"]["value"])[0])
+        tol = max(0.1, 3 * np.nan_to_num(d.correlation_dimension_uncertainty))
+        check(
+            "correlation dimension",
+            d.correlation_dimension,
+            ref,
+            abs(d.correlation_dimension - ref) <= tol,
+        )
+    if not notes:
+        return ("none" if not reference else "no comparable invariant computed"), 0
+    return "; ".join(notes), int(disagree > 0)
+
+
+def diagnose_system(
+    system: System,
+    row: Mapping[str, Any],
+    settings: DiagnosticsSettings,
+    sampling: SamplingSettings,
+    seed: int,
+) -> SystemDiagnostics:
+    """Invariants, verdict and entropies of one system whose catalogue status is ok."""
+    from .dimensions import correlation_dimension, kaplan_yorke_dimension, pesin_sum
+    from .entropy import entropy_profile
+    from .timeseries import max_lyapunov_rosenstein
+    from .zero_one import zero_one_for_series
+
+    started = time.perf_counter()
+    period = float(row["period"])
+    d = SystemDiagnostics(system.name, system.kind, system.dim, list(system.variables), period)
+    d.reference = dict(system.reference)
+    failures: list[str] = []
+    # --- exponents
+    try:
+        spec = lyapunov_spectrum(
+            system,
+            n_exponents=(min(settings.max_exponents, system.dim) or None)
+            if settings.max_exponents
+            else None,
+            n_trajectories=settings.n_trajectories,
+            periods=settings.periods,
+            transient_periods=settings.transient_periods,
+            steps_per_period=settings.steps_per_period,
+            iterations=settings.iterations,
+            period=period if system.kind != "map" else None,
+            seed=seed,
+            settings=sampling,
+        )
+        d.exponents, d.exponent_uncertainty = spec.exponents, spec.uncertainty
+        d.mean_divergence, d.lyapunov_method = spec.mean_divergence, spec.method
+        if system.kind != "dde" and spec.exponents.size == system.dim:
+            d.sum_mismatch = spec.sum_mismatch
+        if spec.n_failed:
+            failures.append(
+                f"{spec.n_failed} of {settings.n_trajectories} tangent integrations failed"
+            )
+        if system.kind != "dde" and np.all(np.isfinite(spec.exponents)):
+            d.kaplan_yorke = kaplan_yorke_dimension(spec.exponents)
+            d.pesin = pesin_sum(spec.exponents)
+    except Exception as exc:  # recorded, never raised
+        failures.append(f"Lyapunov spectrum: {type(exc).__name__}: {exc}")
+    # --- time-series diagnostics on one long attractor trajectory
+    try:
+        x = _attractor_series(system, row, settings.n_points, seed, sampling)
+        dt = float(row["dt"]) if system.kind != "map" else 1.0
+        bounded = system.bounded_mask
+        xb = x[:, bounded] if bounded.any() else np.diff(x, axis=0)
+        cd = correlation_dimension(xb[: settings.correlation_points], seed=seed)
+        d.correlation_dimension, d.correlation_dimension_uncertainty = cd.value, cd.uncertainty
+        d.zero_one_k = zero_one_for_series(
+            xb, period=period if system.kind != "map" else 1.0, dt=dt, seed=seed
+        )
+        d.max_lyapunov_timeseries = max_lyapunov_rosenstein(xb, dt=dt).value
+        n_ent = min(settings.entropy_points, x.shape[0])
+        delay = max(1, int(round(period / dt / 10))) if system.kind != "map" else 1
+        d.entropy = {
+            v: entropy_profile(x[:n_ent, j], delay=delay, sf=1.0 / dt)
+            for j, v in enumerate(system.variables)
+        }
+    except Exception as exc:
+        failures.append(f"time-series diagnostics: {type(exc).__name__}: {exc}")
+    verdict = classify(
+        system.kind,
+        d.exponents,
+        d.exponent_uncertainty,
+        d.zero_one_k,
+        period,
+        is_autonomous=system.is_autonomous,
+        failed="; ".join(f for f in failures if "Lyapunov" in f or "tangent" in f),
+    )
+    d.verdict, d.reason = verdict.verdict, verdict.reason
+    other = [f for f in failures if f not in verdict.reason]
+    if other:
+        d.reason = "; ".join([d.reason, *other]) if d.reason else "; ".join(other)
+    d.reference_check, d.reference_disagrees = compare_with_reference(d, d.reference)
+    d.seconds = time.perf_counter() - started
+    return d
+
+
+def not_diagnosed(row: Mapping[str, Any], name: str, system: System | None) -> SystemDiagnostics:
+    """A row for a system the catalogue marked as not ok."""
+    d = SystemDiagnostics(
+        name,
+        str(row.get("kind", "flow")),
+        system.dim if system else int(row.get("dimension", 0)),
+        list(system.variables) if system else [],
+        float(row.get("period", math.nan)),
+    )
+    status = str(row.get("status", "error"))
+    d.verdict = {"diverges": "diverges", "fixed_point": "fixed_point"}.get(status, "not_computed")
+    d.reason = f"catalogue status {status}: {row.get('reason', '')}"
+    if system is not None:
+        d.reference = dict(system.reference)
+    return d
+
+
+def reference_json(d: SystemDiagnostics) -> str:
+    return json.dumps(
+        d.reference,
+        sort_keys=True,
+        default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o),
+    )
+
+
+__all__: Sequence[str] = (
+    "DiagnosticsSettings",
+    "SystemDiagnostics",
+    "compare_with_reference",
+    "diagnose_system",
+    "not_diagnosed",
+)
+
+
+# ----------------------------------------------------------------------------- products
+
+_PER_TIME = "per unit of the system's own (non-dimensional) time; per iteration for maps"
+
+
+def _string(values: Sequence[str]) -> np.ndarray:
+    return np.array([str(v) for v in values], dtype=object)
+
+
+def invariants_dataset(rows: Sequence[SystemDiagnostics], attrs: Mapping[str, Any]) -> Any:
+    """``results/diagnostics/invariants.nc``: one row per system, CF-1.10.
+
+    The dimension ``system`` has no coordinate variable (CF coordinate
+    variables are numeric and monotonic); the names are the auxiliary label
+    coordinate ``system_name`` (CF 6.1). Select by name with
+    ``ds.set_xindex("system_name").sel(system_name="Lorenz")``.
+    """
+    import xarray as xr
+
+    rows = sorted(rows, key=lambda r: r.system)
+    n = len(rows)
+    k = max([r.exponents.size for r in rows] + [1])
+    lam = np.full((n, k), np.nan)
+    sig = np.full((n, k), np.nan)
+    for i, r in enumerate(rows):
+        lam[i, : r.exponents.size] = r.exponents
+        sig[i, : r.exponent_uncertainty.size] = r.exponent_uncertainty
+
+    def var(values, long_name, units=None, dims=("system",), **extra):
+        a = {"long_name": long_name}
+        if units is not None:
+            a["units"] = units
+        a.update(extra)
+        return xr.Variable(dims, values, a)
+
+    f = lambda attr: np.array([getattr(r, attr) for r in rows], dtype=np.float64)  # noqa: E731
+    ds = xr.Dataset(
+        {
+            "lyapunov_exponent": var(
+                lam, "Lyapunov exponent", "1", ("system", "exponent"), comment=_PER_TIME
+            ),
+            "lyapunov_exponent_uncertainty": var(
+                sig,
+                "standard error of the Lyapunov exponent across initial conditions",
+                "1",
+                ("system", "exponent"),
+                comment=_PER_TIME,
+            ),
+            "mean_divergence": var(
+                f("mean_divergence"),
+                "time average of the trace of the Jacobian (maps: of log|det J|)",
+                "1",
+                comment="equals the sum of the exponents",
+            ),
+            "exponent_sum_mismatch": var(
+                f("sum_mismatch"),
+                "relative difference between the exponent sum and the mean divergence",
+                "1",
+            ),
+            "kaplan_yorke_dimension": var(
+                f("kaplan_yorke"), "Kaplan-Yorke (Lyapunov) dimension", "1"
+            ),
+            "pesin_sum": var(
+                f("pesin"),
+                "sum of the positive Lyapunov exponents (upper bound of the Kolmogorov-Sinai entropy)",
+                "1",
+                comment=_PER_TIME,
+            ),
+            "correlation_dimension": var(
+                f("correlation_dimension"), "Grassberger-Procaccia correlation dimension", "1"
+            ),
+            "correlation_dimension_uncertainty": var(
+                f("correlation_dimension_uncertainty"),
+                "uncertainty of the correlation dimension",
+                "1",
+            ),
+            "zero_one_k": var(
+                f("zero_one_k"), "0-1 test for chaos, median K (1 chaotic, 0 regular)", "1"
+            ),
+            "max_lyapunov_timeseries": var(
+                f("max_lyapunov_timeseries"),
+                "largest Lyapunov exponent estimated from one trajectory (Rosenstein)",
+                "1",
+                comment=_PER_TIME,
+            ),
+            "period": var(
+                f("period"),
+                "dominant period from the power spectrum",
+                "1",
+                comment="system time units; iterations for maps",
+            ),
+            "dimension": var(
+                np.array([r.dimension for r in rows], dtype=np.int32),
+                "number of state variables",
+                "1",
+            ),
+            "reference_disagrees": var(
+                np.array([r.reference_disagrees for r in rows], dtype=np.int8),
+                "whether a computed invariant disagrees with the literature value",
+                flag_values=np.array([0, 1], dtype=np.int8),
+                flag_meanings="agrees_or_no_reference disagrees",
+            ),
+            "kind": var(_string([r.kind for r in rows]), "kind of system: flow, map or dde"),
+            "verdict": var(
+                _string([r.verdict for r in rows]),
+                "chaotic only if exponents, 0-1 test and boundedness agree",
+            ),
+            "reason": var(_string([r.reason for r in rows]), "the evidence for the verdict"),
+            "lyapunov_method": var(
+                _string([r.lyapunov_method for r in rows]), "how the exponents were computed"
+            ),
+            "reference": var(
+                _string([reference_json(r) for r in rows]),
+                "literature invariants from the catalogue entry (JSON)",
+            ),
+            "reference_check": var(
+                _string([r.reference_check for r in rows]),
+                "computed invariants against the literature values",
+            ),
+        },  # fmt: skip
+        coords={
+            "system_name": xr.Variable(
+                ("system",), _string([r.system for r in rows]), {"long_name": "system name"}
+            ),
+            "exponent": xr.Variable(
+                ("exponent",),
+                np.arange(1, k + 1, dtype=np.int32),
+                {"long_name": "index of the Lyapunov exponent, descending", "units": "1"},
+            ),
+        },
+    )
+    ds.attrs.update(attrs)
+    return ds

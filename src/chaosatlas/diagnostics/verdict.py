@@ -1,0 +1,121 @@
+"""The catalogue's verdict: is a system chaotic, and if not, what is it?
+
+A system counts as chaotic only if three independent signs agree: a largest
+Lyapunov exponent significantly above zero, a 0-1 test K near one, and
+bounded trajectories. Anything else gets a verdict from the exponents
+(periodic, quasi-periodic, fixed point) or ``inconclusive``, always with a
+reason that quotes the numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+VERDICTS = (
+    "chaotic",
+    "periodic",
+    "quasi_periodic",
+    "fixed_point",
+    "inconclusive",
+    "diverges",
+    "not_computed",
+)
+#: 0-1 test: K above this reads as chaotic, below as regular.
+K_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str
+    reason: str
+
+
+def zero_tolerance(kind: str, period: float, uncertainty: float) -> float:
+    """How far from zero an exponent must be to count as non-zero.
+
+    Three standard errors, and at least 1% growth per dominant period (flows)
+    or 0.01 per iteration (maps).
+    """
+    floor = 0.01 if kind == "map" else 0.01 / (period if period and math.isfinite(period) else 1.0)
+    sigma = uncertainty if math.isfinite(uncertainty) else 0.0
+    return max(3.0 * sigma, floor)
+
+
+def classify(
+    kind: str,
+    exponents: np.ndarray,
+    uncertainty: np.ndarray,
+    zero_one_k: float,
+    period: float,
+    *,
+    is_autonomous: bool = True,
+    failed: str = "",
+) -> Verdict:
+    """Classify one system from its exponents and its 0-1 test.
+
+    Parameters
+    ----------
+    kind : {"flow", "map", "dde"}
+    exponents, uncertainty : numpy.ndarray
+        Lyapunov exponents (descending) and their standard errors; a delay
+        equation has only the largest.
+    zero_one_k : float
+        Median K of the 0-1 test.
+    period : float
+        Dominant period (flows, delay equations).
+    is_autonomous : bool
+        Forced flows have no zero exponent along the flow direction.
+    failed : str
+        Non-empty when the trajectories diverged or the exponents could not be
+        computed; becomes the reason.
+    """
+    if failed:
+        return Verdict(
+            "diverges" if "diverg" in failed or "bound" in failed else "not_computed", failed
+        )
+    lam = np.asarray(exponents, dtype=float)
+    sig = np.asarray(uncertainty, dtype=float)
+    if lam.size == 0 or not np.isfinite(lam[0]):
+        return Verdict("not_computed", "no finite Lyapunov exponent")
+    tol = zero_tolerance(kind, period, float(sig[0]) if sig.size else float("nan"))
+    l1 = float(lam[0])
+    k_text = (
+        f"0-1 test K={zero_one_k:.3f}" if math.isfinite(zero_one_k) else "0-1 test not available"
+    )
+    lam_text = f"lambda_1={l1:.4g} (tolerance {tol:.2g})"
+    positive = int(np.sum(lam > tol))
+    zeros = int(np.sum(np.abs(lam) <= tol))
+    k_chaotic = math.isfinite(zero_one_k) and zero_one_k > K_THRESHOLD
+    k_regular = math.isfinite(zero_one_k) and zero_one_k <= K_THRESHOLD
+    if l1 > tol:
+        if k_chaotic:
+            extra = f"; hyperchaotic ({positive} positive exponents)" if positive > 1 else ""
+            return Verdict("chaotic", f"{lam_text} > 0 and {k_text}{extra}")
+        return Verdict("inconclusive", f"{lam_text} > 0 but {k_text} reads regular")
+    if k_chaotic:
+        return Verdict("inconclusive", f"{k_text} reads chaotic but {lam_text} is not positive")
+    if l1 < -tol:
+        if kind == "flow" and not is_autonomous:
+            return Verdict(
+                "periodic",
+                f"all exponents negative ({lam_text}) under explicit forcing: a stable response locked to the forcing",
+            )
+        return Verdict(
+            "fixed_point",
+            f"all exponents negative ({lam_text}): the orbit settles on a stable fixed point",
+        )
+    # largest exponent indistinguishable from zero
+    if kind == "map":
+        return Verdict(
+            "quasi_periodic" if zeros >= 1 and k_regular else "periodic",
+            f"{lam_text} ~ 0 and {k_text}",
+        )
+    expected_zeros = 1 if is_autonomous else 0
+    if kind == "flow" and zeros >= expected_zeros + 1:
+        return Verdict(
+            "quasi_periodic", f"{zeros} exponents ~ 0 ({lam_text}) and {k_text}: motion on a torus"
+        )
+    return Verdict("periodic", f"{lam_text} ~ 0 and {k_text}: a limit cycle")

@@ -1,0 +1,103 @@
+"""Lyapunov spectra against the literature, and the exponent-sum identity on every system."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chaosatlas import catalogue
+from chaosatlas.diagnostics.lyapunov import lyapunov_spectrum
+
+
+def test_lorenz_spectrum_matches_sprott():
+    r = lyapunov_spectrum(catalogue.get("Lorenz"), periods=4000, seed=1)
+    l1, l2, l3 = r.exponents
+    assert abs(l1 - 0.9056) < 0.005 * 0.9056
+    assert abs(l2) < 0.005
+    assert abs(l3 - (-14.5723)) < 0.001 * 14.5723
+    # the sum equals the (constant) divergence -(sigma + 1 + beta)
+    assert abs(r.exponents.sum() - (-(10 + 1 + 8 / 3))) < 1e-3 * 13.667
+    assert np.all(r.uncertainty < 0.005)
+
+
+def test_rossler_largest_exponent():
+    r = lyapunov_spectrum(catalogue.get("Rossler"), n_trajectories=8, periods=3000, seed=2)
+    assert abs(r.exponents[0] - 0.0714) < 0.02 * 0.0714
+    assert abs(r.exponents[1]) < 0.002
+
+
+def test_henon_spectrum():
+    r = lyapunov_spectrum(catalogue.get("Henon"), iterations=200_000, n_trajectories=4)
+    np.testing.assert_allclose(r.exponents, [0.41922, -1.62319], rtol=0.005)
+    # exact: the sum is log |det J| = log b
+    assert abs(r.exponents.sum() - np.log(0.3)) < 1e-10
+
+
+def test_logistic_r4_is_ln2():
+    r = lyapunov_spectrum(catalogue.get("Logistic"), iterations=200_000)
+    assert abs(r.exponents[0] - np.log(2)) < 0.005
+
+
+@pytest.mark.parametrize("name", ["ArnoldBeltramiChildress", "HenonHeiles", "HarmonicOscillator"])
+def test_volume_preserving_flows_sum_to_zero(name):
+    r = lyapunov_spectrum(catalogue.get(name), periods=300)
+    assert abs(r.mean_divergence) < 1e-12  # trace J vanishes identically
+    assert abs(r.exponents.sum()) < 1e-6 * max(1.0, abs(r.exponents).max())
+    # exponents come in +/- pairs
+    np.testing.assert_allclose(
+        r.exponents, -r.exponents[::-1], atol=max(2e-3, 0.05 * abs(r.exponents).max())
+    )
+
+
+def test_nose_hoover_is_conservative_on_average():
+    r = lyapunov_spectrum(catalogue.get("SprottA"), periods=2000)
+    assert r.exponents[0] > 0.005
+    assert abs(r.exponents.sum()) < 0.05 * r.exponents[0]
+
+
+def test_delay_equation_largest_exponent_is_positive_and_reproducible():
+    mg = catalogue.get("MackeyGlass")
+    a = lyapunov_spectrum(mg, periods=100, seed=3)
+    b = lyapunov_spectrum(mg, periods=100, seed=3)
+    assert a.exponents.shape == (1,) and np.array_equal(a.exponents, b.exponents)
+    # Farmer (1982) reports a small positive largest exponent for tau = 17 (~0.005-0.007 per unit time)
+    assert 0.002 < a.exponents[0] < 0.012
+    assert "perturbed history" in a.method
+
+
+def test_limit_cycle_has_zero_largest_exponent():
+    r = lyapunov_spectrum(catalogue.get("VanDerPol"), periods=500)
+    assert abs(r.exponents[0]) < 0.005 and r.exponents[1] < -0.1
+
+
+#: Systems for which the variational equations are not smooth along the orbit, so a
+#: fixed-time-step tangent integration cannot satisfy the identity to 1e-3 (documented, not hidden).
+NOT_SMOOTH = {
+    "BelousovZhabotinsky": "sqrt(Max(0, x)) has an infinite derivative at x = 0, which the orbit reaches",
+    "BlinkingVortex": "the flow switches discontinuously in t (blinking vortices); RK4 steps straddle the switches",
+    "ArefBlinkingVortex": "the flow switches discontinuously in t (blinking vortices); RK4 steps straddle the switches",
+}
+FLOWS_AND_MAPS = [
+    pytest.param(n, marks=pytest.mark.xfail(reason=NOT_SMOOTH[n], strict=False))
+    if n in NOT_SMOOTH
+    else n
+    for n in catalogue.names()
+    if catalogue.get(n).kind != "dde"
+]
+
+
+@pytest.mark.parametrize("name", FLOWS_AND_MAPS)
+def test_exponent_sum_equals_mean_divergence(name):
+    """Pathwise identity: sum log R_ii = log |det tangent map| = integral of trace J.
+
+    Holds along any trajectory (no need to converge), so a short run from the
+    entry's initial state is enough; only the step error separates the two.
+    """
+    system = catalogue.get(name)
+    period = system.period_hint or 1.0
+    r = lyapunov_spectrum(
+        system, x0=system.initial_state[None, :], period=period, periods=20,
+        transient_periods=1, steps_per_period=400, iterations=2000, transient_iterations=10,
+    )  # fmt: skip
+    assert r.n_failed == 0, f"{name}: trajectory failed"
+    assert r.sum_mismatch < 1e-3, (name, r.exponents, r.mean_divergence)
