@@ -248,3 +248,139 @@ def check_trajectory_store(
     if problems:
         raise ProductError(f"{path}:\n  " + "\n  ".join(problems))
     return counts
+
+
+# ----------------------------------------------------------------------------- diagnostics
+
+
+def _finite_or_nan_within(lo: float, hi: float):
+    def check(da: xr.DataArray) -> bool:
+        v = np.asarray(da.values, dtype=float)
+        v = v[np.isfinite(v)]
+        return bool(np.all((v >= lo) & (v <= hi)))
+
+    return pxr.Check(check, error=f"values outside [{lo}, {hi}]")
+
+
+def _verdict_known(da: xr.DataArray) -> bool:
+    from .diagnostics.verdict import VERDICTS
+
+    return bool(np.isin(np.asarray(da.values).astype(str), VERDICTS).all())
+
+
+def _every_verdict_has_a_reason(ds: xr.Dataset) -> bool:
+    reason = np.asarray(ds["reason"].values).astype(str)
+    return bool((np.char.str_len(reason) > 0).all())
+
+
+def _ky_within_dimension(ds: xr.Dataset) -> bool:
+    ky = np.asarray(ds["kaplan_yorke_dimension"].values, dtype=float)
+    dim = np.asarray(ds["dimension"].values, dtype=float)
+    ok = ~np.isfinite(ky) | ((ky >= 0) & (ky <= dim + 1e-9))
+    return bool(ok.all())
+
+
+_float = {"dtype": np.float64, "nullable": True}
+INVARIANTS_SCHEMA = pxr.DatasetSchema(
+    data_vars={
+        "lyapunov_exponent": pxr.DataVar(dims=("system", "exponent"), **_float),
+        "lyapunov_exponent_uncertainty": pxr.DataVar(
+            dims=("system", "exponent"), checks=[_finite_or_nan_within(0, np.inf)], **_float
+        ),
+        "mean_divergence": pxr.DataVar(dims=("system",), **_float),
+        "exponent_sum_mismatch": pxr.DataVar(
+            dims=("system",), checks=[_finite_or_nan_within(0, np.inf)], **_float
+        ),
+        "kaplan_yorke_dimension": pxr.DataVar(
+            dims=("system",), checks=[_finite_or_nan_within(0, np.inf)], **_float
+        ),
+        "pesin_sum": pxr.DataVar(
+            dims=("system",), checks=[_finite_or_nan_within(0, np.inf)], **_float
+        ),
+        "correlation_dimension": pxr.DataVar(dims=("system",), **_float),
+        "correlation_dimension_uncertainty": pxr.DataVar(dims=("system",), **_float),
+        "zero_one_k": pxr.DataVar(
+            dims=("system",), checks=[_finite_or_nan_within(-1.0, 1.0)], **_float
+        ),
+        "max_lyapunov_timeseries": pxr.DataVar(dims=("system",), **_float),
+        "period": pxr.DataVar(dims=("system",), **_float),
+        "dimension": pxr.DataVar(dtype=np.int32, dims=("system",), checks=[pxr.Check.ge(0)]),
+        "reference_disagrees": pxr.DataVar(
+            dtype=np.int8, dims=("system",), checks=[pxr.Check.isin([0, 1])]
+        ),
+        "kind": pxr.DataVar(dims=("system",), checks=[_string]),
+        "verdict": pxr.DataVar(
+            dims=("system",), checks=[_string, pxr.Check(_verdict_known, error="unknown verdict")]
+        ),
+        "reason": pxr.DataVar(dims=("system",), checks=[_string]),
+        "lyapunov_method": pxr.DataVar(dims=("system",), checks=[_string]),
+        "reference": pxr.DataVar(dims=("system",), checks=[_string]),
+        "reference_check": pxr.DataVar(dims=("system",), checks=[_string]),
+    },  # fmt: skip
+    coords={
+        "system_name": pxr.Coordinate(checks=[_string]),
+        "exponent": pxr.Coordinate(dtype=np.int32),
+    },
+    checks=[
+        pxr.Check(_every_verdict_has_a_reason, error="a verdict without a reason"),
+        pxr.Check(_ky_within_dimension, error="a Kaplan-Yorke dimension outside [0, dimension]"),
+    ],
+)
+
+DIAGNOSTICS_REQUIRED_ATTRS = (
+    "Conventions",
+    "title",
+    "history",
+    "source",
+    *CATALOGUE_REQUIRED_ATTRS,
+)
+
+
+def _check_attrs(ds: xr.Dataset, product: str) -> None:
+    missing = [a for a in DIAGNOSTICS_REQUIRED_ATTRS if a not in ds.attrs]
+    if missing:
+        raise ProductError(f"{product}: missing attribute(s) {', '.join(missing)}")
+    for name, var in ds.variables.items():
+        if (
+            var.dtype.kind in "fi"
+            and name not in ("order", "scale", "exponent")
+            and "units" not in var.attrs
+            and "flag_values" not in var.attrs
+        ):
+            raise ProductError(f"{product}: variable {name!r} has no units attribute")
+
+
+def validate_invariants(ds: xr.Dataset) -> xr.Dataset:
+    """Validate ``results/diagnostics/invariants.nc``; raise :class:`ProductError` naming the variable."""
+    validate_with_names(INVARIANTS_SCHEMA, ds, "invariants")
+    _check_attrs(ds, "invariants")
+    return ds
+
+
+def _entropy_schema(ds: xr.Dataset) -> pxr.DatasetSchema:
+    from .diagnostics.stage import ENTROPY_MEASURES
+
+    data_vars = {}
+    for measure, (extra, _) in ENTROPY_MEASURES.items():
+        dims = ("system", "variable", extra) if extra else ("system", "variable")
+        bounded = "sample_entropy" not in measure and measure != "tsallis_entropy"
+        check = (
+            _finite_or_nan_within(0.0, 1.0 + 1e-9)
+            if bounded
+            else _finite_or_nan_within(0.0, np.inf)
+        )
+        data_vars[measure] = pxr.DataVar(dims=dims, checks=[check], **_float)
+    return pxr.DatasetSchema(
+        data_vars=data_vars,
+        coords={
+            "system_name": pxr.Coordinate(checks=[_string]),
+            "variable_name": pxr.Coordinate(checks=[_string]),
+        },
+    )
+
+
+def validate_entropy(ds: xr.Dataset) -> xr.Dataset:
+    """Validate ``results/diagnostics/entropy.nc``; raise :class:`ProductError` naming the variable."""
+    validate_with_names(_entropy_schema(ds), ds, "entropy")
+    _check_attrs(ds, "entropy")
+    return ds

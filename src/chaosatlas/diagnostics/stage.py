@@ -398,3 +398,59 @@ def invariants_dataset(rows: Sequence[SystemDiagnostics], attrs: Mapping[str, An
     )
     ds.attrs.update(attrs)
     return ds
+
+
+#: Entropy measures in ``entropy.nc``: name -> (extra dimension or None, long name)
+ENTROPY_MEASURES: dict[str, tuple[str | None, str]] = {
+    "permutation_entropy": ("order", "normalised permutation entropy"),
+    "multiscale_permutation_entropy": ("scale", "normalised permutation entropy (order 3) of the coarse-grained series"),
+    "sample_entropy": (None, "sample entropy (m = 2, r = 0.2 std)"),
+    "multiscale_sample_entropy": ("scale", "sample entropy (m = 2, r = 0.2 std of the original series) of the coarse-grained series"),
+    "spectral_entropy_welch": (None, "normalised spectral entropy, Welch periodogram"),
+    "spectral_entropy_fft": (None, "normalised spectral entropy, FFT periodogram"),
+    "shannon_entropy": (None, "normalised Shannon entropy of the invariant density (histogram)"),
+    "renyi_entropy": (None, "normalised Renyi entropy (alpha = 2) of the invariant density (histogram)"),
+    "tsallis_entropy": (None, "Tsallis entropy (q = 2) of the invariant density (histogram)"),
+}  # fmt: skip
+ORDERS = np.arange(3, 8, dtype=np.int32)
+SCALES = np.arange(1, 11, dtype=np.int32)
+
+
+def entropy_dataset(rows: Sequence[SystemDiagnostics], attrs: Mapping[str, Any]) -> Any:
+    """``results/diagnostics/entropy.nc``: system x variable (x order or scale), CF-1.10.
+
+    Systems have different numbers of variables: ``variable`` is an index up to
+    the largest dimension, ``variable_name(system, variable)`` labels it (empty
+    and NaN beyond a system's dimension).
+    """
+    import xarray as xr
+
+    rows = sorted(rows, key=lambda r: r.system)
+    n = len(rows)
+    nv = max([r.dimension for r in rows] + [1])
+    data: dict[str, Any] = {}
+    for measure, (extra, long_name) in ENTROPY_MEASURES.items():
+        size = {"order": ORDERS.size, "scale": SCALES.size, None: 0}[extra]
+        shape = (n, nv, size) if extra else (n, nv)
+        arr = np.full(shape, np.nan)
+        for i, r in enumerate(rows):
+            for j, v in enumerate(r.variables):
+                value = r.entropy.get(v, {}).get(measure)
+                if value is not None:
+                    arr[i, j] = value
+        dims = ("system", "variable", extra) if extra else ("system", "variable")
+        data[measure] = xr.Variable(dims, arr, {"long_name": long_name, "units": "1"})
+    names = np.full((n, nv), "", dtype=object)
+    for i, r in enumerate(rows):
+        names[i, : len(r.variables)] = r.variables
+    ds = xr.Dataset(
+        data,
+        coords={
+            "system_name": xr.Variable(("system",), _string([r.system for r in rows]), {"long_name": "system name"}),
+            "variable_name": xr.Variable(("system", "variable"), names, {"long_name": "state variable name"}),
+            "order": xr.Variable(("order",), ORDERS, {"long_name": "permutation order (embedding dimension)", "units": "1"}),
+            "scale": xr.Variable(("scale",), SCALES, {"long_name": "coarse-graining scale", "units": "1"}),
+        },
+    )  # fmt: skip
+    ds.attrs.update(attrs)
+    return ds

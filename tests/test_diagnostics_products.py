@@ -1,0 +1,132 @@
+"""Diagnostics products: verdict rules, schemas, CF compliance."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chaosatlas.diagnostics.stage import (
+    SystemDiagnostics,
+    compare_with_reference,
+    entropy_dataset,
+    invariants_dataset,
+)
+from chaosatlas.diagnostics.verdict import classify
+from chaosatlas.products import provenance, write_netcdf
+from chaosatlas.schemas import ProductError, validate_entropy, validate_invariants
+
+
+def test_verdicts():
+    chaotic = classify("flow", np.array([0.9, 0.0, -14.5]), np.full(3, 0.005), 0.98, 0.75)
+    assert chaotic.verdict == "chaotic" and "lambda_1" in chaotic.reason
+    hyper = classify("flow", np.array([0.1, 0.02, 0.0, -20]), np.full(4, 1e-4), 0.95, 1.0)
+    assert hyper.verdict == "chaotic" and "hyperchaotic" in hyper.reason
+    cycle = classify("flow", np.array([1e-4, -0.8]), np.full(2, 1e-4), 0.02, 6.6)
+    assert cycle.verdict == "periodic"
+    torus = classify("flow", np.array([1e-5, -1e-5, -2.0]), np.full(3, 1e-4), 0.05, 6.0)
+    assert torus.verdict == "quasi_periodic"
+    fixed = classify("flow", np.array([-0.3, -1.0]), np.full(2, 1e-3), 0.0, 1.0)
+    assert fixed.verdict == "fixed_point"
+    forced = classify(
+        "flow", np.array([-0.05, -2.0]), np.full(2, 1e-3), 0.01, 10.0, is_autonomous=False
+    )
+    assert forced.verdict == "periodic"
+    disagree = classify("flow", np.array([0.5, 0.0, -3]), np.full(3, 0.01), 0.1, 1.0)
+    assert disagree.verdict == "inconclusive" and "0-1" in disagree.reason
+    noisy = classify("flow", np.array([0.02, 0.0, -3]), np.full(3, 0.01), 0.9, 1.0)
+    assert noisy.verdict == "inconclusive"  # 0.02 is within 3 standard errors of 0
+    failed = classify(
+        "flow", np.zeros(0), np.zeros(0), np.nan, 1.0, failed="2 of 4 tangent integrations failed"
+    )
+    assert failed.verdict == "not_computed" and failed.reason
+
+
+def _rows():
+    a = SystemDiagnostics("Lorenz", "flow", 3, ["x", "y", "z"], 0.75)
+    a.exponents, a.exponent_uncertainty = np.array([0.95, 0.0, -14.6]), np.full(3, 0.002)
+    a.kaplan_yorke, a.pesin, a.correlation_dimension, a.zero_one_k = 2.065, 0.95, 2.04, 0.99
+    a.verdict, a.reason = "chaotic", "lambda_1 > 0 and K = 0.99"
+    a.entropy = {"x": {"permutation_entropy": np.linspace(0.5, 0.9, 5), "sample_entropy": 0.3}}
+    a.reference = {"lyapunov_spectrum": {"value": [0.9056, 0, -14.5723], "source": "Sprott"}}
+    b = SystemDiagnostics("Henon", "map", 2, ["x", "y"], 2.0)
+    b.exponents, b.exponent_uncertainty = np.array([0.4192, -1.6232]), np.full(2, 1e-3)
+    b.verdict, b.reason = "chaotic", "lambda_1 > 0"
+    return [a, b]
+
+
+ATTRS = {
+    "Conventions": "CF-1.10",
+    "title": "t",
+    "history": "h",
+    "source": "s",
+    "schema_version": "1",
+}
+
+
+def test_reference_disagreement_is_reported_not_overwritten():
+    a = _rows()[0]
+    text, flag = compare_with_reference(a, a.reference)
+    assert flag == 0 and "agrees" in text  # 0.95 vs 0.9056 is within 10%
+    a.exponents = np.array([1.2, 0.0, -14.6])
+    text, flag = compare_with_reference(a, a.reference)
+    assert flag == 1 and "DISAGREES" in text and "1.2" in text and "0.9056" in text
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (
+            lambda ds: ds.assign(verdict=("system", np.array(["chaotic", "weird"], dtype=object))),
+            "verdict",
+        ),
+        (
+            lambda ds: ds.assign(kaplan_yorke_dimension=("system", np.array([4.5, np.nan]))),
+            "Kaplan-Yorke",
+        ),
+        (lambda ds: ds.assign(reason=("system", np.array(["", "x"], dtype=object))), "reason"),
+        (lambda ds: ds.assign(zero_one_k=("system", np.array([1.7, 0.2]))), "zero_one_k"),
+    ],
+)
+def test_invariants_schema_rejects(mutate, message):
+    ds = invariants_dataset(_rows(), {**provenance({"seed": 1}), **ATTRS})
+    validate_invariants(ds)
+    with pytest.raises(ProductError, match=message):
+        validate_invariants(mutate(ds))
+
+
+def test_missing_units_are_rejected():
+    ds = invariants_dataset(_rows(), {**provenance({"seed": 1}), **ATTRS})
+    ds["pesin_sum"].attrs.pop("units")
+    with pytest.raises(ProductError, match="pesin_sum.*units"):
+        validate_invariants(ds)
+
+
+@pytest.mark.skipif(
+    shutil.which("compliance-checker") is None
+    and not Path(sys.executable).with_name("compliance-checker").exists(),
+    reason="compliance-checker not installed",
+)
+def test_products_pass_cf_compliance(tmp_path):
+    attrs = {**provenance({"seed": 1}), **ATTRS}
+    paths = [
+        write_netcdf(
+            invariants_dataset(_rows(), attrs),
+            tmp_path / "invariants.nc",
+            validate=validate_invariants,
+        ),
+        write_netcdf(
+            entropy_dataset(_rows(), attrs), tmp_path / "entropy.nc", validate=validate_entropy
+        ),
+    ]
+    checker = str(Path(sys.executable).with_name("compliance-checker"))
+    for path in paths:
+        proc = subprocess.run(
+            [checker, "--test=cf:1.10", str(path)], capture_output=True, text=True, timeout=300
+        )
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert "All tests passed" in proc.stdout
