@@ -192,22 +192,22 @@ def generate_source(system: System) -> str:
         f"NPAR = {system.n_parameters}",
         "",
         "",
-        '@njit(cache=True, error_model="numpy")',
+        '@njit(cache=True, nogil=True, error_model="numpy")',
         "def _heaviside(v):",
         "    return 0.0 if v < 0 else (1.0 if v > 0 else 0.5)",
         "",
         "",
-        '@njit(cache=True, error_model="numpy")',
+        '@njit(cache=True, nogil=True, error_model="numpy")',
         "def _sign(v):",
         "    return 0.0 if v == 0 else math.copysign(1.0, v)",
         "",
         "",
-        '@njit(cache=True, error_model="numpy")',
+        '@njit(cache=True, nogil=True, error_model="numpy")',
         "def _mod(a, b):",
         "    return a - b * np.floor(a / b)",
         "",
         "",
-        '@njit(cache=True, error_model="numpy")',
+        '@njit(cache=True, nogil=True, error_model="numpy")',
         "def rhs(t, x, xd, p, out):",
     ]
     body = _body(rhs_exprs, [f"out[{k}]" for k in range(dim)], printer)
@@ -219,7 +219,7 @@ def generate_source(system: System) -> str:
         ("delay_times(p, out)", [((k,), e) for k, e in enumerate(taus)]),
     ]
     for signature, pairs in functions:
-        header += ['@njit(cache=True, error_model="numpy")', f"def {signature}:"]
+        header += ['@njit(cache=True, nogil=True, error_model="numpy")', f"def {signature}:"]
         if pairs:
             exprs = [e for _, e in pairs]
             targets = [f"out[{', '.join(map(str, idx))}]" for idx, _ in pairs]

@@ -41,7 +41,7 @@ class DiagnosticsSettings:
     correlation_points: int = 10_000
     zero_one_cs: int = 100
     entropy_points: int = 5_000
-    max_exponents: int = 0  # 0: all
+    max_exponents: int = 16  # at most this many exponents (0: the whole spectrum)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> DiagnosticsSettings:

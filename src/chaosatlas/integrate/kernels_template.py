@@ -53,7 +53,7 @@ STATUS_UNDERFLOW = 4
 STATUS_BAD_GRID = 5
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _check_state(y, bound, bounded):
     for d in range(y.shape[0]):
         v = y[d]
@@ -64,7 +64,7 @@ def _check_state(y, bound, bounded):
     return STATUS_OK
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _check_grid(t_eval):
     for k in range(1, t_eval.shape[0]):
         if not (t_eval[k] >= t_eval[k - 1]):
@@ -72,14 +72,14 @@ def _check_grid(t_eval):
     return t_eval.shape[0] > 0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def rhs_batch(t, X, XD, P, out):
     """Evaluate the right-hand side (or map) for each row."""
     for b in range(X.shape[0]):
         rhs(t, X[b], XD[b], P[b], out[b])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def jac_batch(t, X, XD, P, out):
     """Evaluate the Jacobian for each row; ``out`` is ``(batch, dim, dim)``."""
     for b in range(X.shape[0]):
@@ -92,7 +92,7 @@ def jac_batch(t, X, XD, P, out):
 # ---------------------------------------------------------------- RK4
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _rk4_one(x0, t_eval, p, h_max, bound, bounded, max_steps, out):
     n = x0.shape[0]
     xd = np.zeros(NDELAY)
@@ -135,7 +135,7 @@ def _rk4_one(x0, t_eval, p, h_max, bound, bounded, max_steps, out):
     return STATUS_OK, np.nan, steps
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def rk4_batch(X0, t_eval, P, h_max, bound, bounded, max_steps, out, status, t_fail, n_steps):
     """Classical fixed-step RK4; each output interval is split into equal steps <= h_max."""
     good = _check_grid(t_eval)
@@ -155,7 +155,7 @@ def rk4_batch(X0, t_eval, P, h_max, bound, bounded, max_steps, out, status, t_fa
 # ---------------------------------------------------------------- DOP853
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _rms_scaled(v, scale):
     acc = 0.0
     for d in range(v.shape[0]):
@@ -164,7 +164,7 @@ def _rms_scaled(v, scale):
     return math.sqrt(acc / v.shape[0])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _initial_step(t0, y0, f0, p, xd, rtol, atol, order, h_limit):
     """Hairer's starting-step heuristic (HNW I, section II.4)."""
     n = y0.shape[0]
@@ -193,7 +193,7 @@ def _initial_step(t0, y0, f0, p, xd, rtol, atol, order, h_limit):
     return min(100 * h0, h1, h_limit)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def dop853_batch(
     X0, t_eval, P, rtol, atol, h_max, bound, bounded, max_steps, out, status, t_fail, n_steps
 ):
@@ -366,7 +366,7 @@ def dop853_batch(
 # ---------------------------------------------------------------- maps
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def map_batch(X0, n_eval, P, bound, bounded, max_steps, out, status, t_fail, n_steps):
     """Iterate a map; ``n_eval`` are ascending integer iteration counts."""
     n = X0.shape[1]
@@ -416,7 +416,7 @@ def map_batch(X0, n_eval, P, bound, bounded, max_steps, out, status, t_fail, n_s
 # ---------------------------------------------------------------- delay equations
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _hermite(xs, fs, i, theta, h, var):
     t2 = theta * theta
     t3 = t2 * theta
@@ -428,7 +428,7 @@ def _hermite(xs, fs, i, theta, h, var):
     )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _history(s, t0, h, last, xs, fs, x0, var):
     """State ``var`` at time ``s`` from the constant history and the grid so far."""
     if s <= t0:
@@ -443,13 +443,13 @@ def _history(s, t0, h, last, xs, fs, x0, var):
     return _hermite(xs, fs, i, theta, h, var)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _delayed(s, taus, delay_var, t0, h, last, xs, fs, x0, xd):
     for k in range(taus.shape[0]):
         xd[k] = _history(s - taus[k], t0, h, last, xs, fs, x0, delay_var[k])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _dde_rk4_step(step, t0, h, taus, delay_var, xs, fs, x0, p, xd, k1, k2, k3, k4, tmp):
     """One RK4 step of the method of steps: grid point ``step`` -> ``step + 1`` (state and slope)."""
     n = xs.shape[1]
@@ -472,7 +472,7 @@ def _dde_rk4_step(step, t0, h, taus, delay_var, xs, fs, x0, p, xd, k1, k2, k3, k
     rhs(t + h, xs[step + 1], xd, p, fs[step + 1])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _dde_one(x0, t_eval, p, delay_var, h_req, bound, bounded, max_steps, out):
     n = x0.shape[0]
     taus = np.empty(NDELAY)
@@ -516,7 +516,7 @@ def _dde_one(x0, t_eval, p, delay_var, h_req, bound, bounded, max_steps, out):
     return STATUS_OK, np.nan, n_grid
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def dde_batch(
     X0, t_eval, P, delay_var, h_max, bound, bounded, max_steps, out, status, t_fail, n_steps
 ):
@@ -541,7 +541,7 @@ def dde_batch(
 # ---------------------------------------------------------------- Lyapunov exponents
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _gram_schmidt(Q, logs, accumulate):
     """Modified Gram-Schmidt on the columns of Q in place; add log R_ii to ``logs``.
 
@@ -585,7 +585,7 @@ def _gram_schmidt(Q, logs, accumulate):
             Q[d, j] /= norm
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _tangent_slope(t, x, p, xd, J, Q, fx, fQ):
     """State slope and tangent slope J(x) Q; returns trace J (the divergence)."""
     n = x.shape[0]
@@ -606,7 +606,7 @@ def _tangent_slope(t, x, p, xd, J, Q, fx, fQ):
     return tr
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def lyapunov_flow_batch(
     X0,
     P,
@@ -725,7 +725,7 @@ def lyapunov_flow_batch(
                 _gram_schmidt(Q, logs[b], counting)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def lyapunov_map_batch(X0, P, n_transient, n_steps, bound, bounded, logs, divergence, status):
     """Benettin/QR for maps: Q <- J(x_n) Q, x <- f(x_n), re-orthonormalised every iteration.
     ``divergence`` accumulates log|det J| (the exact sum of all exponents)."""
@@ -774,7 +774,7 @@ def lyapunov_map_batch(X0, P, n_transient, n_steps, bound, bounded, logs, diverg
             _gram_schmidt(Q, logs[b], counting)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def lyapunov_dde_batch(
     X0, P, delay_var, h, n_transient, n_steps, renorm_every, d0, bound, bounded, logs, status
 ):
