@@ -86,6 +86,45 @@ def _progress(done: int, total: int, what: str, started: float) -> None:
         log.info("%s: %d/%d done (%.1f s)", what, done, total, time.perf_counter() - started)
 
 
+def _map_systems(
+    config: Mapping[str, Any],
+    threads: int,
+    names: Sequence[str],
+    task: Any,
+    arguments: Any,
+    what: str,
+    started: float,
+) -> Any:
+    """Run ``task(*arguments(name))`` for every system on the configured cluster.
+
+    Yields ``(name, result)`` in completion order; a task that failed (e.g. its
+    worker was killed) yields its exception instead of a result. numba keeps
+    what it compiled (~12 MB per system) for the life of a process, so a local
+    cluster's workers are restarted every ``RECYCLE_AFTER`` systems per worker.
+    """
+    from distributed import as_completed
+
+    local = (config.get("dask") or {}).get("cluster", "local") == "local"
+    batch = max(1, RECYCLE_AFTER * max(1, threads) if local else len(names))
+    done = 0
+    with dask_client(config.get("dask"), threads) as client:
+        for first in range(0, len(names), batch):
+            if first > 0:
+                client.restart()
+            futures = {
+                client.submit(task, *arguments(n), key=f"{what}-{n}", pure=False): n
+                for n in names[first : first + batch]
+            }
+            for future in as_completed(futures):
+                try:
+                    result = future.result()
+                except Exception as exc:
+                    result = exc
+                done += 1
+                _progress(done, len(names), what, started)
+                yield futures[future], result
+
+
 # ----------------------------------------------------------------------------- catalogue
 
 
@@ -217,35 +256,17 @@ def make_catalogue(
     started = time.perf_counter()
     log.info("catalogue: probing %d systems on %d worker(s)", len(names), threads)
     rows: list[dict[str, Any]] = []
-    # numba keeps what it compiled (~12 MB per system) for the life of a process:
-    # a local cluster's workers are restarted between batches to bound memory.
-    local = (config.get("dask") or {}).get("cluster", "local") == "local"
-    batch = RECYCLE_AFTER * max(1, threads) if local else len(names)
-    with dask_client(config.get("dask"), threads) as client:
-        from distributed import as_completed
-
-        done = 0
-        for first in range(0, len(names), max(1, batch)):
-            if first > 0:
-                client.restart()
-            futures = [
-                client.submit(probe_system_task, n, _overrides(config, n), settings, key=f"probe-{n}", pure=False)
-                for n in names[first : first + batch]
-            ]  # fmt: skip
-            for future in as_completed(futures):
-                try:
-                    rows.append(future.result())
-                except Exception as exc:  # KilledWorker and the like: record, go on
-                    name = str(future.key).removeprefix("probe-")
-                    rows.append(
-                        {
-                            "system": name,
-                            "status": "error",
-                            "reason": f"{type(exc).__name__}: {exc}",
-                        }
-                    )
-                done += 1
-                _progress(done, len(names), "catalogue", started)
+    for name, result in _map_systems(
+        config, threads, names, probe_system_task,
+        lambda n: (n, _overrides(config, n), settings), "catalogue", started,
+    ):  # fmt: skip
+        if isinstance(result, BaseException):  # KilledWorker and the like: record, go on
+            result = {
+                "system": name,
+                "status": "error",
+                "reason": f"{type(result).__name__}: {result}",
+            }
+        rows.append(result)
     ds = catalogue_dataset(rows, config)
     write_netcdf(ds, output, validate=validate_catalogue)
     counts = {
@@ -562,36 +583,14 @@ def make_diagnostics(
     started = time.perf_counter()
     log.info("diagnostics: %d systems on %d worker(s)", len(rows), threads)
     results = []
-    local = (config.get("dask") or {}).get("cluster", "local") == "local"
-    names = list(rows)
-    batch = RECYCLE_AFTER * max(1, threads) if local else len(names)
-    with dask_client(config.get("dask"), threads) as client:
-        from distributed import as_completed
-
-        done = 0
-        for first in range(0, len(names), max(1, batch)):
-            if first > 0:
-                client.restart()
-            futures = {
-                client.submit(
-                    diagnose_system_task, n, _overrides(config, n), rows[n], settings.__dict__, sdict, seed,
-                    key=f"diagnose-{n}", pure=False,
-                ): n
-                for n in names[first : first + batch]
-            }  # fmt: skip
-            for future in as_completed(futures):
-                name = futures[future]
-                try:
-                    results.append(future.result())
-                except Exception as exc:  # a killed worker: record it, go on
-                    row = {
-                        **rows[name],
-                        "status": "error",
-                        "reason": f"{type(exc).__name__}: {exc}",
-                    }
-                    results.append(not_diagnosed(row, name, None))
-                done += 1
-                _progress(done, len(names), "diagnostics", started)
+    for name, result in _map_systems(
+        config, threads, list(rows), diagnose_system_task,
+        lambda n: (n, _overrides(config, n), rows[n], settings.__dict__, sdict, seed), "diagnostics", started,
+    ):  # fmt: skip
+        if isinstance(result, BaseException):  # a killed worker: record it, go on
+            row = {**rows[name], "status": "error", "reason": f"{type(result).__name__}: {result}"}
+            result = not_diagnosed(row, name, None)
+        results.append(result)
     attrs = {
         **provenance(config, product="diagnostics"),
         "Conventions": "CF-1.10",
