@@ -1,4 +1,4 @@
-"""chaosatlas: catalogue -> trajectories (and, as they land, diagnostics, models, causal).
+"""chaosatlas: catalogue -> trajectories and diagnostics (models and causal benchmarks to come).
 
 Run `snakemake --cores all`; the default profile is workflow/profiles/default.
 """
@@ -17,6 +17,7 @@ validate(config, "workflow/schemas/config.schema.yaml")
 include: "rules/common.smk"
 include: "rules/catalogue.smk"
 include: "rules/integrate.smk"
+include: "rules/diagnostics.smk"
 
 
 rule all:
@@ -24,3 +25,5 @@ rule all:
     input:
         "results/catalogue.nc",
         expand("results/trajectories/{split}.zarr", split=SPLITS),
+        "results/diagnostics/invariants.nc",
+        "results/diagnostics/entropy.nc",

@@ -29,7 +29,9 @@ def spectrum_task(name: str) -> dict:
     if probe.status != "ok":
         return {"system": name, "status": probe.status, "seconds": time.perf_counter() - t0}
     t1 = time.perf_counter()
-    r = lyapunov_spectrum(system, n_trajectories=4, periods=500, period=probe.period if system.kind != "map" else None)
+    r = lyapunov_spectrum(
+        system, n_trajectories=4, periods=500, period=probe.period if system.kind != "map" else None
+    )
     return {
         "system": name,
         "status": "ok" if r.n_failed == 0 else f"{r.n_failed} failed",
@@ -47,7 +49,10 @@ def main() -> dict:
     from chaosatlas import catalogue
 
     names = catalogue.names()
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         # warm-up as the workflow has it: the catalogue stage compiled the probes
         t0 = time.perf_counter()
         rows = []
@@ -55,13 +60,17 @@ def main() -> dict:
             rows.append(fut.result())
         total = time.perf_counter() - t0
     finite = sum(1 for r in rows if r.get("ok"))
-    worst = sorted((r for r in rows if r.get("sum_mismatch") is not None), key=lambda r: -r["sum_mismatch"])[:5]
+    worst = sorted(
+        (r for r in rows if r.get("sum_mismatch") is not None), key=lambda r: -r["sum_mismatch"]
+    )[:5]
     result = {
         "benchmark": "Lyapunov spectra, whole catalogue, 2 cores",
         "systems": len(names),
         "finite_spectra": finite,
         "wall_s": round(total, 1),
-        "slowest": sorted(((round(r.get("seconds", 0), 2), r["system"]) for r in rows), reverse=True)[:5],
+        "slowest": sorted(
+            ((round(r.get("seconds", 0), 2), r["system"]) for r in rows), reverse=True
+        )[:5],
         "largest_sum_mismatch": [(r["system"], r["sum_mismatch"]) for r in worst],
         "cache": os.environ.get("CHAOSATLAS_CACHE_DIR", "default"),
     }

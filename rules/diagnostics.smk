@@ -1,5 +1,3 @@
-# Not included by the Snakefile yet: the time-series diagnostics modules (dimensions, zero_one,
-# timeseries, entropy) are still being written; include it once they land (see issue 4 notes).
 rule diagnostics:
     """Lyapunov spectra, dimensions, 0-1 test, verdicts and entropies of every catalogued system."""
     input:

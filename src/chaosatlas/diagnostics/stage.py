@@ -20,10 +20,12 @@ import numpy as np
 from ..catalogue.system import System
 from ..integrate.attractor import (
     SamplingSettings,
+    _dde_step,
     attractor_pool,
     draw_initial_conditions,
     sample_trajectories,
 )
+from .dimensions import delay_embedding
 from .lyapunov import lyapunov_spectrum
 from .verdict import classify
 
@@ -39,6 +41,7 @@ class DiagnosticsSettings:
     iterations: int = 20_000
     n_points: int = 10_000
     correlation_points: int = 10_000
+    long_points_per_period: float = 4.0  # sampling of the long run for D2 and the 0-1 test
     zero_one_cs: int = 100
     entropy_points: int = 5_000
     max_exponents: int = 16  # at most this many exponents (0: the whole spectrum)
@@ -82,16 +85,62 @@ class SystemDiagnostics:
 
 
 def _attractor_series(
-    system: System, row: Mapping[str, Any], n_points: int, seed: int, sampling: SamplingSettings
+    system: System,
+    period: float,
+    dt: float,
+    n_points: int,
+    seed: int,
+    sampling: SamplingSettings,
+    purpose: str,
 ) -> np.ndarray:
-    period = float(row["period"])
-    dt = float(row["dt"]) if system.kind != "map" else 1.0
+    """One trajectory on the attractor, ``n_points`` samples spaced ``dt``."""
     pool = attractor_pool(system, period, sampling)
-    x0 = draw_initial_conditions(pool, {"diagnostics": 1}, seed, system.name)["diagnostics"]
+    x0 = draw_initial_conditions(pool, {purpose: 1}, seed, system.name)[purpose]
     _, sol = sample_trajectories(system, x0, n_points, dt, sampling)
     if not sol.ok[0]:
-        raise RuntimeError(f"trajectory for diagnostics failed: {sol.reasons[0]}")
+        raise RuntimeError(f"{purpose} trajectory failed: {sol.reasons[0]}")
     return sol.x[0]
+
+
+#: delay equations are observed through delay vectors of this many samples
+DDE_EMBEDDING = 6
+
+
+def _observed_states(system: System, x: np.ndarray, lag: int) -> np.ndarray:
+    """The states the time-series diagnostics see.
+
+    Unbounded variables (angles, drifting coordinates) are left out, or enter
+    as increments when nothing is bounded. What is left no longer spans the
+    state, so it is delay-embedded (Takens: ``2 dim + 1`` samples ``lag``
+    apart, at most 8); so is a delay equation's variable, whose state is a
+    whole history (``DDE_EMBEDDING`` samples): a bare scalar would cap every
+    dimension at 1.
+    """
+    bounded = system.bounded_mask
+    if not bounded.any():
+        return np.diff(x, axis=0)
+    xb = x[:, bounded]
+    if system.kind == "dde":
+        m = DDE_EMBEDDING
+    elif not bounded.all():
+        m = min(2 * system.dim + 1, 8)
+    else:
+        return xb
+    return np.hstack([delay_embedding(xb[:, j], m, lag) for j in range(xb.shape[1])])
+
+
+def _long_run_sampling(
+    system: System, period: float, settings: DiagnosticsSettings, sampling: SamplingSettings
+) -> float:
+    """Samples per period of the long run: ``long_points_per_period`` unless a
+    delay equation's fixed step would exhaust the step budget, then denser
+    (a shorter run)."""
+    per_period = settings.long_points_per_period
+    if system.kind != "dde":
+        return per_period
+    step = _dde_step(system, period / per_period, sampling)
+    max_periods = 0.8 * sampling.max_steps * step / period
+    return max(per_period, settings.correlation_points / max_periods)
 
 
 def compare_with_reference(d: SystemDiagnostics, reference: Mapping[str, Any]) -> tuple[str, int]:
@@ -193,20 +242,31 @@ def diagnose_system(
             d.pesin = pesin_sum(spec.exponents)
     except Exception as exc:  # recorded, never raised
         failures.append(f"Lyapunov spectrum: {type(exc).__name__}: {exc}")
-    # --- time-series diagnostics on one long attractor trajectory
+    is_map = system.kind == "map"
+    # --- a long, sparsely sampled run: correlation dimension and the 0-1 test
     try:
-        x = _attractor_series(system, row, settings.n_points, seed, sampling)
-        dt = float(row["dt"]) if system.kind != "map" else 1.0
-        bounded = system.bounded_mask
-        xb = x[:, bounded] if bounded.any() else np.diff(x, axis=0)
-        cd = correlation_dimension(xb[: settings.correlation_points], seed=seed)
+        per_period = 1.0 if is_map else _long_run_sampling(system, period, settings, sampling)
+        dt_long = 1.0 if is_map else period / per_period
+        x = _attractor_series(
+            system, period, dt_long, settings.correlation_points, seed, sampling, "long"
+        )
+        xb = _observed_states(system, x, max(1, int(round(per_period / 8))))
+        theiler = int(math.ceil(per_period))
+        cd = correlation_dimension(xb, theiler=theiler, seed=seed)
         d.correlation_dimension, d.correlation_dimension_uncertainty = cd.value, cd.uncertainty
         d.zero_one_k = zero_one_for_series(
-            xb, period=period if system.kind != "map" else 1.0, dt=dt, seed=seed
+            xb, period=1.0 if is_map else period, dt=dt_long, n_c=settings.zero_one_cs, seed=seed
         )
+    except Exception as exc:
+        failures.append(f"correlation dimension / 0-1 test: {type(exc).__name__}: {exc}")
+    # --- a densely sampled run: time-series exponent and entropies
+    try:
+        dt = 1.0 if is_map else float(row["dt"])
+        x = _attractor_series(system, period, dt, settings.n_points, seed, sampling, "dense")
+        xb = _observed_states(system, x, 1 if is_map else max(1, int(round(period / dt / 8))))
         d.max_lyapunov_timeseries = max_lyapunov_rosenstein(xb, dt=dt).value
         n_ent = min(settings.entropy_points, x.shape[0])
-        delay = max(1, int(round(period / dt / 10))) if system.kind != "map" else 1
+        delay = 1 if is_map else max(1, int(round(period / dt / 10)))
         d.entropy = {
             v: entropy_profile(x[:n_ent, j], delay=delay, sf=1.0 / dt)
             for j, v in enumerate(system.variables)
