@@ -30,6 +30,9 @@ if __name__ == "__main__":
         },
         "integration": run("bench_integration.py"),
         "catalogue_to_zarr": run("bench_catalogue_zarr.py"),
+        "lyapunov_lorenz": run("bench_lyapunov.py"),
+        "lyapunov_catalogue": run("bench_lyapunov_catalogue.py"),
+        "diagnostics": run("bench_diagnostics.py"),
     }
     (HERE / "results.json").write_text(json.dumps(results, indent=1))
     print(f"wrote {HERE / 'results.json'}")

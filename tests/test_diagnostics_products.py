@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -106,11 +105,6 @@ def test_missing_units_are_rejected():
         validate_invariants(ds)
 
 
-@pytest.mark.skipif(
-    shutil.which("compliance-checker") is None
-    and not Path(sys.executable).with_name("compliance-checker").exists(),
-    reason="compliance-checker not installed",
-)
 def test_products_pass_cf_compliance(tmp_path):
     attrs = {**provenance({"seed": 1}), **ATTRS}
     paths = [

@@ -112,6 +112,43 @@ def test_rerun_is_identical(two_runs):
                 assert chunk.read_bytes() == twin.read_bytes()
 
 
+def test_diagnostics_products(two_runs):
+    from chaosatlas.schemas import validate_entropy, validate_invariants
+
+    results = two_runs[0] / "results" / "diagnostics"
+    inv = xr.open_dataset(results / "invariants.nc").set_xindex("system_name")
+    ent = xr.open_dataset(results / "entropy.nc").set_xindex("system_name")
+    validate_invariants(inv.reset_index("system_name"))
+    validate_entropy(ent.reset_index("system_name"))
+    assert sorted(inv.system_name.values.tolist()) == ["Henon", "Lorenz", "ScrollDelay"]
+    lorenz = inv.sel(system_name="Lorenz")
+    assert str(lorenz.verdict.values) == "chaotic"
+    assert float(lorenz.lyapunov_exponent[0]) == pytest.approx(0.9056, rel=0.05)
+    assert float(lorenz.zero_one_k) > 0.9
+    assert str(inv.sel(system_name="Henon").verdict.values) == "chaotic"
+    assert all(str(r) for r in inv.reason.values)  # every verdict carries its evidence
+    assert inv.attrs["Conventions"] == "CF-1.10" and inv.attrs["config_hash"]
+    pe = ent.permutation_entropy.sel(system_name="Lorenz")
+    assert pe.dims == ("variable", "order") and np.isfinite(pe.values).all()
+    assert ((pe >= 0) & (pe <= 1)).all()
+    # CF compliance of the files the workflow wrote
+    checker = str(Path(sys.executable).with_name("compliance-checker"))
+    for name in ("invariants.nc", "entropy.nc"):
+        proc = subprocess.run(
+            [checker, "--test=cf:1.10", str(results / name)],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode == 0 and "All tests passed" in proc.stdout, proc.stdout[-3000:]
+
+
+def test_diagnostics_rerun_is_identical(two_runs):
+    a, b = (r / "results" / "diagnostics" for r in two_runs)
+    for name in ("invariants.nc", "entropy.nc"):
+        with xr.open_dataset(a / name) as da, xr.open_dataset(b / name) as db:
+            xr.testing.assert_identical(da.drop_attrs(), db.drop_attrs())
+            assert da.attrs["config_hash"] == db.attrs["config_hash"]
+
+
 def test_structural_check_finds_a_lost_chunk(two_runs, tmp_path):
     store = tmp_path / "train.zarr"
     shutil.copytree(two_runs[0] / "results" / "trajectories" / "train.zarr", store)

@@ -51,6 +51,8 @@ log = logging.getLogger("chaosatlas")
 SPLITS = ("train", "val", "test")
 #: Systems compiled per local worker before the workers are restarted.
 RECYCLE_AFTER = 30
+#: log which systems are still running when nothing finished for this long (s)
+STILL_RUNNING_AFTER = 60.0
 
 
 # ----------------------------------------------------------------------------- config
@@ -102,7 +104,7 @@ def _map_systems(
     what it compiled (~12 MB per system) for the life of a process, so a local
     cluster's workers are restarted every ``RECYCLE_AFTER`` systems per worker.
     """
-    from distributed import as_completed
+    from distributed import wait
 
     local = (config.get("dask") or {}).get("cluster", "local") == "local"
     batch = max(1, RECYCLE_AFTER * max(1, threads) if local else len(names))
@@ -115,14 +117,33 @@ def _map_systems(
                 client.submit(task, *arguments(n), key=f"{what}-{n}", pure=False): n
                 for n in names[first : first + batch]
             }
-            for future in as_completed(futures):
+            pending = set(futures)
+            while pending:
                 try:
-                    result = future.result()
-                except Exception as exc:
-                    result = exc
-                done += 1
-                _progress(done, len(names), what, started)
-                yield futures[future], result
+                    finished, pending = wait(
+                        pending, timeout=STILL_RUNNING_AFTER, return_when="FIRST_COMPLETED"
+                    )
+                except TimeoutError:  # nothing finished for a while: say what is still running
+                    running = sorted(
+                        str(k).removeprefix(f"{what}-")
+                        for ks in client.processing().values()
+                        for k in ks
+                    )
+                    log.info(
+                        "%s: still running after %.0f s: %s",
+                        what,
+                        time.perf_counter() - started,
+                        ", ".join(running[:8]),
+                    )
+                    continue
+                for future in sorted(finished, key=lambda f: futures[f]):
+                    try:
+                        result = future.result()
+                    except Exception as exc:
+                        result = exc
+                    done += 1
+                    _progress(done, len(names), what, started)
+                    yield futures[future], result
 
 
 # ----------------------------------------------------------------------------- catalogue

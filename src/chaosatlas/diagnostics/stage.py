@@ -45,6 +45,9 @@ class DiagnosticsSettings:
     zero_one_cs: int = 100
     entropy_points: int = 5_000
     max_exponents: int = 16  # at most this many exponents (0: the whole spectrum)
+    # flows: at most this many (dimension x exponents x trajectories x steps) of tangent
+    # work; beyond it the averaging time is shortened (and the method says so)
+    tangent_budget: float = 3e7
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> DiagnosticsSettings:
@@ -215,13 +218,16 @@ def diagnose_system(
     failures: list[str] = []
     # --- exponents
     try:
+        n_exp = min(settings.max_exponents, system.dim) if settings.max_exponents else system.dim
+        periods = settings.periods
+        if system.kind == "flow":
+            work = system.dim * n_exp * settings.n_trajectories * settings.steps_per_period
+            periods = max(10.0, min(periods, settings.tangent_budget / work))
         spec = lyapunov_spectrum(
             system,
-            n_exponents=(min(settings.max_exponents, system.dim) or None)
-            if settings.max_exponents
-            else None,
+            n_exponents=n_exp,
             n_trajectories=settings.n_trajectories,
-            periods=settings.periods,
+            periods=periods,
             transient_periods=settings.transient_periods,
             steps_per_period=settings.steps_per_period,
             iterations=settings.iterations,
@@ -231,6 +237,11 @@ def diagnose_system(
         )
         d.exponents, d.exponent_uncertainty = spec.exponents, spec.uncertainty
         d.mean_divergence, d.lyapunov_method = spec.mean_divergence, spec.method
+        if periods < settings.periods:
+            d.lyapunov_method += (
+                f"; averaged over {periods:.0f} periods instead of {settings.periods:.0f}"
+                " (tangent budget)"
+            )
         if system.kind != "dde" and spec.exponents.size == system.dim:
             d.sum_mismatch = spec.sum_mismatch
         if spec.n_failed:
