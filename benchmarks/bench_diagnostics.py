@@ -172,7 +172,11 @@ def main() -> dict:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         kind, *rest = sys.argv[2:]
-        out = child_corr_dim(rest[0], rest[1], int(rest[2]), int(rest[3])) if kind == "corr_dim" else child_entropy(*rest)
+        out = (
+            child_corr_dim(rest[0], rest[1], int(rest[2]), int(rest[3]))
+            if kind == "corr_dim"
+            else child_entropy(*rest)
+        )
         print(json.dumps(out))
     else:
         res = main()

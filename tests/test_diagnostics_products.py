@@ -15,7 +15,7 @@ from chaosatlas.diagnostics.stage import (
     entropy_dataset,
     invariants_dataset,
 )
-from chaosatlas.diagnostics.verdict import classify
+from chaosatlas.diagnostics.verdict import classify, zero_tolerance
 from chaosatlas.products import provenance, write_netcdf
 from chaosatlas.schemas import ProductError, validate_entropy, validate_invariants
 
@@ -43,6 +43,38 @@ def test_verdicts():
         "flow", np.zeros(0), np.zeros(0), np.nan, 1.0, failed="2 of 4 tangent integrations failed"
     )
     assert failed.verdict == "not_computed" and failed.reason
+
+
+def test_verdicts_from_the_long_run():
+    lam, sig = np.array([0.3, 0.0, -5.0]), np.full(3, 0.01)
+    escapes = classify("flow", lam, sig, 0.99, 1.0, long_run="diverged: |x| exceeded the bound")
+    assert escapes.verdict == "diverges" and "bound" in escapes.reason
+    transient = classify("flow", lam, sig, 0.7, 1.0, long_run="settled: came to rest at t = 400")
+    assert transient.verdict == "transient_chaos" and "t = 400" in transient.reason
+    # a stable fixed point that was reached is just a fixed point
+    rest = classify("flow", np.array([-0.2, -1.0]), sig[:2], 0.0, 1.0, long_run="settled: ...")
+    assert rest.verdict == "fixed_point"
+
+
+def test_tolerance_shrinks_with_the_averaging_time():
+    assert zero_tolerance("flow", 1.0, 0.0) == pytest.approx(0.01)
+    assert zero_tolerance("flow", 1.0, 0.0, averaging_time=5000.0) == pytest.approx(1e-3)
+    assert zero_tolerance("flow", 1.0, 0.01, averaging_time=5000.0) == pytest.approx(0.03)
+    weak = np.array([0.004, 0.0, -1.0])
+    short = classify("flow", weak, np.full(3, 1e-4), 0.9, 1.0, averaging_time=500.0)
+    long = classify("flow", weak, np.full(3, 1e-4), 0.9, 1.0, averaging_time=8000.0)
+    assert short.verdict == "inconclusive" and long.verdict == "chaotic"
+
+
+def test_settled_detects_a_run_that_comes_to_rest():
+    from chaosatlas.diagnostics.stage import _settled
+
+    t = np.arange(1000.0)
+    moving = np.stack([np.sin(t), np.cos(t)], axis=1)
+    assert _settled(moving, 0.5) == ""
+    resting = moving.copy()
+    resting[400:] = [0.3, -0.2]
+    assert _settled(resting, 0.5) == "settled: came to rest on a fixed point at t = 200"
 
 
 def _rows():

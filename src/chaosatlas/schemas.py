@@ -288,6 +288,9 @@ INVARIANTS_SCHEMA = pxr.DatasetSchema(
             dims=("system", "exponent"), checks=[_finite_or_nan_within(0, np.inf)], **_float
         ),
         "mean_divergence": pxr.DataVar(dims=("system",), **_float),
+        "lyapunov_averaging_time": pxr.DataVar(
+            dims=("system",), checks=[_finite_or_nan_within(0, np.inf)], **_float
+        ),
         "exponent_sum_mismatch": pxr.DataVar(
             dims=("system",), checks=[_finite_or_nan_within(0, np.inf)], **_float
         ),
@@ -363,7 +366,7 @@ def _entropy_schema(ds: xr.Dataset) -> pxr.DatasetSchema:
     data_vars = {}
     for measure, (extra, _) in ENTROPY_MEASURES.items():
         dims = ("system", "variable", extra) if extra else ("system", "variable")
-        bounded = "sample_entropy" not in measure and measure != "tsallis_entropy"
+        bounded = "sample_entropy" not in measure
         check = (
             _finite_or_nan_within(0.0, 1.0 + 1e-9)
             if bounded

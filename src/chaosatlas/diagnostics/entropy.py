@@ -305,11 +305,13 @@ def entropy_profile(
     """
     x = np.asarray(x, dtype=np.float64)
     p = histogram_probabilities(x, bins)
+    # an infinite sample entropy (no matching (m + 1)-templates) is stored as NaN
+    finite = lambda v: np.where(np.isinf(v), np.nan, v)  # noqa: E731
     return {
         "permutation_entropy": np.array([permutation_entropy(x, o, delay) for o in ORDERS]),
         "multiscale_permutation_entropy": multiscale_permutation_entropy(x, SCALES, 3, delay),
-        "sample_entropy": sample_entropy(x),
-        "multiscale_sample_entropy": multiscale_sample_entropy(x, SCALES),
+        "sample_entropy": float(finite(sample_entropy(x))),
+        "multiscale_sample_entropy": finite(multiscale_sample_entropy(x, SCALES)),
         "spectral_entropy_welch": spectral_entropy(x, sf, "welch"),
         "spectral_entropy_fft": spectral_entropy(x, sf, "fft"),
         "shannon_entropy": shannon_entropy(p),

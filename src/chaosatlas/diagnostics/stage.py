@@ -27,7 +27,7 @@ from ..integrate.attractor import (
 )
 from .dimensions import delay_embedding
 from .lyapunov import lyapunov_spectrum
-from .verdict import classify
+from .verdict import classify, zero_tolerance
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,14 @@ class DiagnosticsSettings:
     iterations: int = 20_000
     n_points: int = 10_000
     correlation_points: int = 10_000
-    long_points_per_period: float = 4.0  # sampling of the long run for D2 and the 0-1 test
+    long_points_per_period: float = 2.0  # sampling of the long run for D2 and the 0-1 test
     zero_one_cs: int = 100
     entropy_points: int = 5_000
     max_exponents: int = 16  # at most this many exponents (0: the whole spectrum)
     # flows: at most this many (dimension x exponents x trajectories x steps) of tangent
     # work; beyond it the averaging time is shortened (and the method says so)
     tangent_budget: float = 3e7
+    refinements: int = 2  # 4x longer averaging, at most this often, for an ambiguous lambda_1
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> DiagnosticsSettings:
@@ -70,6 +71,7 @@ class SystemDiagnostics:
     exponents: np.ndarray = field(default_factory=lambda: np.zeros(0))
     exponent_uncertainty: np.ndarray = field(default_factory=lambda: np.zeros(0))
     mean_divergence: float = math.nan
+    averaging_time: float = math.nan
     sum_mismatch: float = math.nan
     lyapunov_method: str = ""
     kaplan_yorke: float = math.nan
@@ -101,10 +103,32 @@ def _attractor_series(
     x0 = draw_initial_conditions(pool, {purpose: 1}, seed, system.name)[purpose]
     _, sol = sample_trajectories(system, x0, n_points, dt, sampling)
     if not sol.ok[0]:
-        raise RuntimeError(f"{purpose} trajectory failed: {sol.reasons[0]}")
+        error = LongRunFailed if sol.status[0] in (1, 2) else RuntimeError
+        raise error(f"{purpose} trajectory failed: {sol.reasons[0]}")
     return sol.x[0]
 
 
+class LongRunFailed(RuntimeError):
+    """A diagnostics trajectory left the bound or became non-finite."""
+
+
+def _settled(x: np.ndarray, dt: float) -> str:
+    """``"settled: ..."`` if the run ends at rest on a fixed point, else ``""``.
+
+    At rest: over the last fifth of the run every variable moves by less than
+    1e-6 of its range over the whole run.
+    """
+    tail = x[-max(2, x.shape[0] // 5) :]
+    span = np.ptp(x, axis=0)
+    if not np.all(np.ptp(tail, axis=0) <= 1e-6 * np.maximum(span, 1e-300)) or not span.any():
+        return ""
+    moving = np.nonzero(np.any(np.abs(x - x[-1]) > 1e-6 * np.maximum(span, 1e-300), axis=1))[0]
+    t_rest = (moving[-1] + 1) * dt if moving.size else 0.0
+    return f"settled: came to rest on a fixed point at t = {t_rest:.4g}"
+
+
+#: length of the series the 0-1 test sees (one sample per dominant period)
+ZERO_ONE_SAMPLES = 5000
 #: delay equations are observed through delay vectors of this many samples
 DDE_EMBEDDING = 6
 
@@ -198,6 +222,60 @@ def compare_with_reference(d: SystemDiagnostics, reference: Mapping[str, Any]) -
     return "; ".join(notes), int(disagree > 0)
 
 
+def _exponents(
+    system: System,
+    period: float,
+    settings: DiagnosticsSettings,
+    sampling: SamplingSettings,
+    seed: int,
+) -> tuple[Any, float, str]:
+    """The spectrum, its averaging time, and a note on how the averaging was chosen.
+
+    Flows average over ``periods`` dominant periods, fewer where the tangent
+    work would exceed ``tangent_budget``. Where the largest exponent comes out
+    positive but not significantly so (within the verdict's tolerance), the
+    averaging is made 4x longer, up to ``refinements`` times, while the work
+    stays within 4x the budget: weak chaos needs long averages, and a verdict
+    should not hinge on a short one.
+    """
+    n_exp = min(settings.max_exponents, system.dim) if settings.max_exponents else system.dim
+    periods, iterations = float(settings.periods), int(settings.iterations)
+    work = system.dim * n_exp * settings.n_trajectories * settings.steps_per_period
+    note = ""
+    if system.kind == "flow" and periods * work > settings.tangent_budget:
+        periods = max(10.0, settings.tangent_budget / work)
+        note = f"; averaged over {periods:.0f} periods, not {settings.periods:.0f} (tangent budget)"
+    for attempt in range(settings.refinements + 1):
+        spec = lyapunov_spectrum(
+            system,
+            n_exponents=n_exp,
+            n_trajectories=settings.n_trajectories,
+            periods=periods,
+            transient_periods=settings.transient_periods,
+            steps_per_period=settings.steps_per_period,
+            iterations=iterations,
+            period=period if system.kind != "map" else None,
+            seed=seed,
+            settings=sampling,
+        )
+        l1 = float(spec.exponents[0]) if spec.exponents.size else math.nan
+        sigma = float(spec.uncertainty[0]) if spec.uncertainty.size else math.nan
+        tol = zero_tolerance(system.kind, period, sigma, spec.averaging_time)
+        ambiguous = math.isfinite(l1) and 0.0 < l1 <= tol
+        affordable = system.kind == "map" or (
+            system.kind == "flow" and 4 * periods * work <= 4 * settings.tangent_budget
+        )
+        if not ambiguous or not affordable or attempt == settings.refinements:
+            break
+        periods, iterations = 4 * periods, 4 * iterations
+        note = (
+            f"; averaging lengthened to {periods:.0f} periods"
+            if system.kind == "flow"
+            else f"; averaging lengthened to {iterations} iterations"
+        ) + f" (lambda_1 = {l1:.3g} was within its tolerance {tol:.2g})"
+    return spec, spec.averaging_time, note
+
+
 def diagnose_system(
     system: System,
     row: Mapping[str, Any],
@@ -216,58 +294,66 @@ def diagnose_system(
     d = SystemDiagnostics(system.name, system.kind, system.dim, list(system.variables), period)
     d.reference = dict(system.reference)
     failures: list[str] = []
+    notes: list[str] = []
+    long_run = ""
     # --- exponents
     try:
-        n_exp = min(settings.max_exponents, system.dim) if settings.max_exponents else system.dim
-        periods = settings.periods
-        if system.kind == "flow":
-            work = system.dim * n_exp * settings.n_trajectories * settings.steps_per_period
-            periods = max(10.0, min(periods, settings.tangent_budget / work))
-        spec = lyapunov_spectrum(
-            system,
-            n_exponents=n_exp,
-            n_trajectories=settings.n_trajectories,
-            periods=periods,
-            transient_periods=settings.transient_periods,
-            steps_per_period=settings.steps_per_period,
-            iterations=settings.iterations,
-            period=period if system.kind != "map" else None,
-            seed=seed,
-            settings=sampling,
-        )
+        spec, averaging, note = _exponents(system, period, settings, sampling, seed)
         d.exponents, d.exponent_uncertainty = spec.exponents, spec.uncertainty
-        d.mean_divergence, d.lyapunov_method = spec.mean_divergence, spec.method
-        if periods < settings.periods:
-            d.lyapunov_method += (
-                f"; averaged over {periods:.0f} periods instead of {settings.periods:.0f}"
-                " (tangent budget)"
-            )
+        d.mean_divergence, d.lyapunov_method = spec.mean_divergence, spec.method + note
+        d.averaging_time = averaging
         if system.kind != "dde" and spec.exponents.size == system.dim:
             d.sum_mismatch = spec.sum_mismatch
         if spec.n_failed:
-            failures.append(
-                f"{spec.n_failed} of {settings.n_trajectories} tangent integrations failed"
-            )
+            failed = f"{spec.n_failed} of {settings.n_trajectories} tangent integrations failed"
+            if np.all(np.isfinite(spec.exponents)):
+                notes.append(f"{failed}; the exponents average the others")
+            else:
+                failures.append(failed)
         if system.kind != "dde" and np.all(np.isfinite(spec.exponents)):
             d.kaplan_yorke = kaplan_yorke_dimension(spec.exponents)
             d.pesin = pesin_sum(spec.exponents)
     except Exception as exc:  # recorded, never raised
         failures.append(f"Lyapunov spectrum: {type(exc).__name__}: {exc}")
     is_map = system.kind == "map"
-    # --- a long, sparsely sampled run: correlation dimension and the 0-1 test
+    # --- a long, sparsely sampled run: correlation dimension and the 0-1 test.
+    # The 0-1 test sees about one sample per dominant period (maps too: a map
+    # that rotates every few iterations is oversampled at every iterate).
     try:
-        per_period = 1.0 if is_map else _long_run_sampling(system, period, settings, sampling)
-        dt_long = 1.0 if is_map else period / per_period
-        x = _attractor_series(
-            system, period, dt_long, settings.correlation_points, seed, sampling, "long"
-        )
-        xb = _observed_states(system, x, max(1, int(round(per_period / 8))))
-        theiler = int(math.ceil(per_period))
-        cd = correlation_dimension(xb, theiler=theiler, seed=seed)
+        if is_map:
+            per_period = 1.0
+            stride = max(1, int(round(period))) if math.isfinite(period) else 1
+            n_long = max(settings.correlation_points, ZERO_ONE_SAMPLES * stride)
+            x = _attractor_series(system, period, 1.0, n_long, seed, sampling, "long")
+            xb = _observed_states(system, x, 1)
+            x01, xcd = xb[::stride], xb[: settings.correlation_points]
+        else:
+            per_period = _long_run_sampling(system, period, settings, sampling)
+            x = _attractor_series(
+                system,
+                period,
+                period / per_period,
+                settings.correlation_points,
+                seed,
+                sampling,
+                "long",
+            )
+            xb = _observed_states(system, x, max(1, int(round(per_period / 8))))
+            x01 = xb[:: max(1, int(round(per_period)))]
+            xcd = xb
+        long_run = _settled(x, 1.0 if is_map else period / per_period)
+        cd = correlation_dimension(xcd, theiler=int(math.ceil(per_period)), seed=seed)
         d.correlation_dimension, d.correlation_dimension_uncertainty = cd.value, cd.uncertainty
         d.zero_one_k = zero_one_for_series(
-            xb, period=1.0 if is_map else period, dt=dt_long, n_c=settings.zero_one_cs, seed=seed
+            x01,
+            period=1.0,
+            dt=1.0,
+            n_c=settings.zero_one_cs,
+            max_samples=ZERO_ONE_SAMPLES,
+            seed=seed,
         )
+    except LongRunFailed as exc:
+        long_run = f"diverged: {exc}"
     except Exception as exc:
         failures.append(f"correlation dimension / 0-1 test: {type(exc).__name__}: {exc}")
     # --- a densely sampled run: time-series exponent and entropies
@@ -292,9 +378,11 @@ def diagnose_system(
         period,
         is_autonomous=system.is_autonomous,
         failed="; ".join(f for f in failures if "Lyapunov" in f or "tangent" in f),
+        averaging_time=d.averaging_time,
+        long_run=long_run,
     )
     d.verdict, d.reason = verdict.verdict, verdict.reason
-    other = [f for f in failures if f not in verdict.reason]
+    other = [f for f in failures + notes if f not in verdict.reason]
     if other:
         d.reason = "; ".join([d.reason, *other]) if d.reason else "; ".join(other)
     d.reference_check, d.reference_disagrees = compare_with_reference(d, d.reference)
@@ -390,6 +478,12 @@ def invariants_dataset(rows: Sequence[SystemDiagnostics], attrs: Mapping[str, An
                 "1",
                 comment="equals the sum of the exponents",
             ),
+            "lyapunov_averaging_time": var(
+                f("averaging_time"),
+                "time the Lyapunov exponents were averaged over, per trajectory",
+                "1",
+                comment="system time units; iterations for maps",
+            ),
             "exponent_sum_mismatch": var(
                 f("sum_mismatch"),
                 "relative difference between the exponent sum and the mean divergence",
@@ -475,13 +569,13 @@ def invariants_dataset(rows: Sequence[SystemDiagnostics], attrs: Mapping[str, An
 ENTROPY_MEASURES: dict[str, tuple[str | None, str]] = {
     "permutation_entropy": ("order", "normalised permutation entropy"),
     "multiscale_permutation_entropy": ("scale", "normalised permutation entropy (order 3) of the coarse-grained series"),
-    "sample_entropy": (None, "sample entropy (m = 2, r = 0.2 std)"),
+    "sample_entropy": (None, "sample entropy (m = 2, r = 0.2 std; NaN where undefined or infinite)"),
     "multiscale_sample_entropy": ("scale", "sample entropy (m = 2, r = 0.2 std of the original series) of the coarse-grained series"),
     "spectral_entropy_welch": (None, "normalised spectral entropy, Welch periodogram"),
     "spectral_entropy_fft": (None, "normalised spectral entropy, FFT periodogram"),
-    "shannon_entropy": (None, "normalised Shannon entropy of the invariant density (histogram)"),
+    "shannon_entropy": (None, "normalised Shannon entropy of the invariant density (histogram, 64 equal-width bins over the observed range)"),
     "renyi_entropy": (None, "normalised Renyi entropy (alpha = 2) of the invariant density (histogram)"),
-    "tsallis_entropy": (None, "Tsallis entropy (q = 2) of the invariant density (histogram)"),
+    "tsallis_entropy": (None, "normalised Tsallis entropy (q = 2) of the invariant density (histogram)"),
 }  # fmt: skip
 ORDERS = np.arange(3, 8, dtype=np.int32)
 SCALES = np.arange(1, 11, dtype=np.int32)

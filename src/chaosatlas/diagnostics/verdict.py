@@ -16,6 +16,7 @@ import numpy as np
 
 VERDICTS = (
     "chaotic",
+    "transient_chaos",
     "periodic",
     "quasi_periodic",
     "fixed_point",
@@ -33,13 +34,23 @@ class Verdict:
     reason: str
 
 
-def zero_tolerance(kind: str, period: float, uncertainty: float) -> float:
+def zero_tolerance(
+    kind: str, period: float, uncertainty: float, averaging_time: float | None = None
+) -> float:
     """How far from zero an exponent must be to count as non-zero.
 
-    Three standard errors, and at least 1% growth per dominant period (flows)
-    or 0.01 per iteration (maps).
+    Three standard errors, and at least ``5 / T`` for an average over time
+    ``T`` (a regular orbit's finite-time exponent is biased by O(1/T): five
+    e-foldings over the whole average is the least that counts as growth).
+    Without ``T``: 1% growth per dominant period (flows) or 0.01 per
+    iteration (maps), which is ``5 / T`` for 500 periods.
     """
-    floor = 0.01 if kind == "map" else 0.01 / (period if period and math.isfinite(period) else 1.0)
+    if averaging_time is not None and math.isfinite(averaging_time) and averaging_time > 0:
+        floor = 5.0 / averaging_time
+    elif kind == "map":
+        floor = 0.01
+    else:
+        floor = 0.01 / (period if period and math.isfinite(period) else 1.0)
     sigma = uncertainty if math.isfinite(uncertainty) else 0.0
     return max(3.0 * sigma, floor)
 
@@ -53,6 +64,8 @@ def classify(
     *,
     is_autonomous: bool = True,
     failed: str = "",
+    averaging_time: float | None = None,
+    long_run: str = "",
 ) -> Verdict:
     """Classify one system from its exponents and its 0-1 test.
 
@@ -71,16 +84,25 @@ def classify(
     failed : str
         Non-empty when the trajectories diverged or the exponents could not be
         computed; becomes the reason.
+    averaging_time : float, optional
+        Time the exponents were averaged over; sets the tolerance, see
+        :func:`zero_tolerance`.
+    long_run : str
+        What a long run (thousands of periods) showed beyond the averaging
+        window: ``"diverged: ..."`` (it left the bound) or ``"settled: ..."``
+        (it came to rest on a fixed point); empty if neither.
     """
     if failed:
         return Verdict(
             "diverges" if "diverg" in failed or "bound" in failed else "not_computed", failed
         )
+    if long_run.startswith("diverged"):
+        return Verdict("diverges", f"bounded over the averaging window, but a long run {long_run}")
     lam = np.asarray(exponents, dtype=float)
     sig = np.asarray(uncertainty, dtype=float)
     if lam.size == 0 or not np.isfinite(lam[0]):
         return Verdict("not_computed", "no finite Lyapunov exponent")
-    tol = zero_tolerance(kind, period, float(sig[0]) if sig.size else float("nan"))
+    tol = zero_tolerance(kind, period, float(sig[0]) if sig.size else float("nan"), averaging_time)
     l1 = float(lam[0])
     k_text = (
         f"0-1 test K={zero_one_k:.3f}" if math.isfinite(zero_one_k) else "0-1 test not available"
@@ -90,6 +112,11 @@ def classify(
     zeros = int(np.sum(np.abs(lam) <= tol))
     k_chaotic = math.isfinite(zero_one_k) and zero_one_k > K_THRESHOLD
     k_regular = math.isfinite(zero_one_k) and zero_one_k <= K_THRESHOLD
+    if long_run.startswith("settled") and l1 > -tol:
+        return Verdict(
+            "transient_chaos",
+            f"irregular at first ({lam_text}, {k_text}), but a long run {long_run}",
+        )
     if l1 > tol:
         if k_chaotic:
             extra = f"; hyperchaotic ({positive} positive exponents)" if positive > 1 else ""
