@@ -207,6 +207,22 @@ def _mutate(old: str, new: str) -> str:
             "colour",
             "unknown key",
         ),
+        (
+            _mutate(
+                "    citation: test",
+                "    citation: test\n    reference:\n      behaviour: {value: wobbly, source: me}",
+            ),
+            "reference.behaviour.value",
+            "must be one of",
+        ),
+        (
+            _mutate(
+                "    citation: test",
+                "    citation: test\n    reference:\n      behaviour: {value: periodic, source: me}",
+            ),
+            None,
+            None,
+        ),
     ],
 )
 def test_bad_input_names_file_system_and_key(text, key, message):

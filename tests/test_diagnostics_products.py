@@ -45,6 +45,29 @@ def test_verdicts():
     assert failed.verdict == "not_computed" and failed.reason
 
 
+def test_stated_behaviour_is_compared_with_the_verdict():
+    d = SystemDiagnostics("Torus", "flow", 3, ["x", "y", "z"], 6.28)
+    d.verdict = "chaotic"
+    check, disagrees = compare_with_reference(
+        d, {"behaviour": {"value": "quasi_periodic", "source": "s"}}
+    )
+    assert disagrees == 1 and "literature quasi_periodic (DISAGREES)" in check
+    d.verdict = "periodic"  # two regular verdicts count as matching
+    assert (
+        compare_with_reference(d, {"behaviour": {"value": "quasi_periodic", "source": "s"}})[1] == 0
+    )
+
+
+def test_zero_reference_exponent_has_an_absolute_tolerance():
+    d = SystemDiagnostics("HarmonicOscillator", "flow", 2, ["x", "v"], 6.28)
+    d.exponents, d.exponent_uncertainty = np.array([-2e-10, -3e-10]), np.full(2, 1e-12)
+    d.averaging_time = 3000.0
+    ref = {"lyapunov_spectrum": {"value": [0, 0], "source": "exact"}}
+    assert compare_with_reference(d, ref)[1] == 0
+    d.exponents = np.array([0.05, -0.05])
+    assert compare_with_reference(d, ref)[1] == 1
+
+
 def test_verdicts_from_the_long_run():
     lam, sig = np.array([0.3, 0.0, -5.0]), np.full(3, 0.01)
     escapes = classify("flow", lam, sig, 0.99, 1.0, long_run="diverged: |x| exceeded the bound")

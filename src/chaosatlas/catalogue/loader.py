@@ -43,7 +43,10 @@ REFERENCE_KEYS = (
     "kaplan_yorke_dimension",
     "correlation_dimension",
     "period",
+    "behaviour",
 )
+#: values of ``reference.behaviour``: the verdicts a source can vouch for
+BEHAVIOURS = ("chaotic", "transient_chaos", "periodic", "quasi_periodic", "fixed_point")
 RESERVED_NAMES = frozenset({"t", "i", "j", "delay", "N"})
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _INDEXED_VAR = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)\[i\]$")
@@ -590,6 +593,13 @@ def build_system(
             )
         if not isinstance(item, dict) or "value" not in item or "source" not in item:
             raise ctx.error("must be {value: ..., source: ...}", f"reference.{key}")
+        if key == "behaviour":
+            if item["value"] not in BEHAVIOURS:
+                raise ctx.error(
+                    f"must be one of {', '.join(BEHAVIOURS)}, got {item['value']!r}",
+                    "reference.behaviour.value",
+                )
+            continue
         values = item["value"] if isinstance(item["value"], list) else [item["value"]]
         for v in values:
             _finite_float(ctx, v, f"reference.{key}.value")

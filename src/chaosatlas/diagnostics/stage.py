@@ -173,9 +173,11 @@ def _long_run_sampling(
 def compare_with_reference(d: SystemDiagnostics, reference: Mapping[str, Any]) -> tuple[str, int]:
     """Compare computed invariants with the entry's literature values.
 
-    Tolerances: largest exponent within 10% or 3 standard errors; Kaplan-Yorke
+    Tolerances: largest exponent within 10%, 3 standard errors or ``5 / T``
+    (the finite-time bias of an average over ``T``); Kaplan-Yorke
     dimension within 5%; correlation dimension within 0.1 (or 3 of its standard
-    errors). A disagreement is reported, never overwritten.
+    errors); a stated behaviour must match the verdict (any two regular
+    verdicts count as matching). A disagreement is reported, never overwritten.
     """
     notes: list[str] = []
     disagree = 0
@@ -194,11 +196,13 @@ def compare_with_reference(d: SystemDiagnostics, reference: Mapping[str, Any]) -
     if l1_ref is not None and d.exponents.size and np.isfinite(d.exponents[0]):
         err = abs(d.exponents[0] - l1_ref)
         sigma = d.exponent_uncertainty[0] if d.exponent_uncertainty.size else 0.0
+        # a zero reference needs an absolute tolerance: the finite-time bias 5 / T
+        floor = 5.0 / d.averaging_time if d.averaging_time > 0 else 0.0
         check(
             "lambda_1",
             d.exponents[0],
             l1_ref,
-            err <= max(0.1 * abs(l1_ref), 3 * np.nan_to_num(sigma)),
+            err <= max(0.1 * abs(l1_ref), 3 * np.nan_to_num(sigma), np.nan_to_num(floor)),
         )
     if "kaplan_yorke_dimension" in reference and np.isfinite(d.kaplan_yorke):
         ref = float(np.atleast_1d(reference["kaplan_yorke_dimension"]["value"])[0])
@@ -216,6 +220,15 @@ def compare_with_reference(d: SystemDiagnostics, reference: Mapping[str, Any]) -
             d.correlation_dimension,
             ref,
             abs(d.correlation_dimension - ref) <= tol,
+        )
+    if "behaviour" in reference and d.verdict not in ("not_computed", ""):
+        expected = str(reference["behaviour"]["value"])
+        regular = {"periodic", "quasi_periodic", "fixed_point"}
+        ok = d.verdict == expected or (d.verdict in regular and expected in regular)
+        disagree += int(not ok)
+        notes.append(
+            f"behaviour: computed {d.verdict}, literature {expected} "
+            f"({'agrees' if ok else 'DISAGREES'})"
         )
     if not notes:
         return ("none" if not reference else "no comparable invariant computed"), 0

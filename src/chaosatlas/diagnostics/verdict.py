@@ -125,6 +125,11 @@ def classify(
     if k_chaotic:
         return Verdict("inconclusive", f"{k_text} reads chaotic but {lam_text} is not positive")
     if l1 < -tol:
+        if kind == "map" and math.isfinite(period) and period >= 1.5:
+            return Verdict(
+                "periodic",
+                f"all exponents negative ({lam_text}) and period {period:.3g}: a stable cycle",
+            )
         if kind == "flow" and not is_autonomous:
             return Verdict(
                 "periodic",
