@@ -79,6 +79,20 @@ def test_verdicts_from_the_long_run():
     assert rest.verdict == "fixed_point"
 
 
+def test_mixed_phase_space_counts_the_chaotic_initial_conditions():
+    lam, sig = np.array([0.05, -0.05]), np.array([0.02, 0.02])  # mean not significant
+    per = np.array([0.076, 0.061, 0.0003, 0.067])  # one initial condition on an island
+    mixed = classify("flow", lam, sig, 0.99, 14.0, averaging_time=7000.0, per_trajectory=per)
+    assert mixed.verdict == "chaotic" and "3 of 4" in mixed.reason
+    regular = classify("flow", lam, sig, 0.2, 14.0, averaging_time=7000.0, per_trajectory=per)
+    assert regular.verdict != "chaotic"  # the 0-1 test must agree
+    few = np.array([0.076, 0.0003, 0.0002, 0.0001])
+    assert (
+        classify("flow", lam, sig, 0.99, 14.0, averaging_time=7000.0, per_trajectory=few).verdict
+        == "inconclusive"
+    )
+
+
 def test_tolerance_shrinks_with_the_averaging_time():
     assert zero_tolerance("flow", 1.0, 0.0) == pytest.approx(0.01)
     assert zero_tolerance("flow", 1.0, 0.0, averaging_time=5000.0) == pytest.approx(1e-3)

@@ -12,7 +12,7 @@ import json
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -72,6 +72,7 @@ class SystemDiagnostics:
     exponent_uncertainty: np.ndarray = field(default_factory=lambda: np.zeros(0))
     mean_divergence: float = math.nan
     averaging_time: float = math.nan
+    lambda1_per_trajectory: np.ndarray | None = None
     sum_mismatch: float = math.nan
     lyapunov_method: str = ""
     kaplan_yorke: float = math.nan
@@ -127,6 +128,8 @@ def _settled(x: np.ndarray, dt: float) -> str:
     return f"settled: came to rest on a fixed point at t = {t_rest:.4g}"
 
 
+#: the long run may take this many times the sampling settings' step budget
+LONG_RUN_STEP_FACTOR = 10
 #: length of the series the 0-1 test sees (one sample per dominant period)
 ZERO_ONE_SAMPLES = 5000
 #: delay equations are observed through delay vectors of this many samples
@@ -235,7 +238,7 @@ def compare_with_reference(d: SystemDiagnostics, reference: Mapping[str, Any]) -
     return "; ".join(notes), int(disagree > 0)
 
 
-def _exponents(
+def averaged_spectrum(
     system: System,
     period: float,
     settings: DiagnosticsSettings,
@@ -311,10 +314,12 @@ def diagnose_system(
     long_run = ""
     # --- exponents
     try:
-        spec, averaging, note = _exponents(system, period, settings, sampling, seed)
+        spec, averaging, note = averaged_spectrum(system, period, settings, sampling, seed)
         d.exponents, d.exponent_uncertainty = spec.exponents, spec.uncertainty
         d.mean_divergence, d.lyapunov_method = spec.mean_divergence, spec.method + note
         d.averaging_time = averaging
+        if spec.per_trajectory.size:
+            d.lambda1_per_trajectory = spec.per_trajectory[:, 0]
         if system.kind != "dde" and spec.exponents.size == system.dim:
             d.sum_mismatch = spec.sum_mismatch
         if spec.n_failed:
@@ -341,14 +346,21 @@ def diagnose_system(
             xb = _observed_states(system, x, 1)
             x01, xcd = xb[::stride], xb[: settings.correlation_points]
         else:
-            per_period = _long_run_sampling(system, period, settings, sampling)
+            # thousands of periods: the step budget of a probe-length run is too small
+            # (delay equations keep it: their fixed step makes a long run costly)
+            long_sampling = (
+                sampling
+                if system.kind == "dde"
+                else replace(sampling, max_steps=LONG_RUN_STEP_FACTOR * sampling.max_steps)
+            )
+            per_period = _long_run_sampling(system, period, settings, long_sampling)
             x = _attractor_series(
                 system,
                 period,
                 period / per_period,
                 settings.correlation_points,
                 seed,
-                sampling,
+                long_sampling,
                 "long",
             )
             xb = _observed_states(system, x, max(1, int(round(per_period / 8))))
@@ -393,6 +405,7 @@ def diagnose_system(
         failed="; ".join(f for f in failures if "Lyapunov" in f or "tangent" in f),
         averaging_time=d.averaging_time,
         long_run=long_run,
+        per_trajectory=d.lambda1_per_trajectory,
     )
     d.verdict, d.reason = verdict.verdict, verdict.reason
     other = [f for f in failures + notes if f not in verdict.reason]

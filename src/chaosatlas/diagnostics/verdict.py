@@ -55,6 +55,20 @@ def zero_tolerance(
     return max(3.0 * sigma, floor)
 
 
+def _orbit_floor(kind: str, period: float, averaging_time: float | None) -> float:
+    """Growth one initial condition must exceed to count as chaotic.
+
+    A regular orbit in a sheared (e.g. Hamiltonian) flow has a tangent vector
+    that grows linearly, so its finite-time exponent is about ``ln(T/P) / T``;
+    five times that, and at least ``5 / T``.
+    """
+    base = zero_tolerance(kind, period, 0.0, averaging_time)
+    if averaging_time is None or not math.isfinite(averaging_time) or averaging_time <= 0:
+        return base
+    scale = period if kind != "map" and math.isfinite(period) and period > 0 else 1.0
+    return max(base, 5.0 * math.log(max(averaging_time / scale, math.e)) / averaging_time)
+
+
 def classify(
     kind: str,
     exponents: np.ndarray,
@@ -66,6 +80,7 @@ def classify(
     failed: str = "",
     averaging_time: float | None = None,
     long_run: str = "",
+    per_trajectory: np.ndarray | None = None,
 ) -> Verdict:
     """Classify one system from its exponents and its 0-1 test.
 
@@ -91,6 +106,13 @@ def classify(
         What a long run (thousands of periods) showed beyond the averaging
         window: ``"diverged: ..."`` (it left the bound) or ``"settled: ..."``
         (it came to rest on a fixed point); empty if neither.
+    per_trajectory : numpy.ndarray, optional
+        The largest exponent of each initial condition. In a mixed phase
+        space (conservative systems with islands) some initial conditions
+        are regular and the mean is not significant although most orbits are
+        chaotic: then the system counts as chaotic when the 0-1 test agrees
+        and more than half of the initial conditions grow by more than the
+        ``5 / T`` floor.
     """
     if failed:
         return Verdict(
@@ -122,6 +144,21 @@ def classify(
             extra = f"; hyperchaotic ({positive} positive exponents)" if positive > 1 else ""
             return Verdict("chaotic", f"{lam_text} > 0 and {k_text}{extra}")
         return Verdict("inconclusive", f"{lam_text} > 0 but {k_text} reads regular")
+    if k_chaotic and per_trajectory is not None and np.size(per_trajectory) > 1:
+        floor = _orbit_floor(kind, period, averaging_time)
+        growing = int(np.sum(np.asarray(per_trajectory) > floor))
+        n = int(np.size(per_trajectory))
+        if 2 * growing > n:
+            why = (
+                "the others are regular: a mixed phase space"
+                if growing < n
+                else "the spread across initial conditions is large"
+            )
+            return Verdict(
+                "chaotic",
+                f"lambda_1 > {floor:.2g} on {growing} of {n} initial conditions "
+                f"(mean {lam_text}: {why}) and {k_text}",
+            )
     if k_chaotic:
         return Verdict("inconclusive", f"{k_text} reads chaotic but {lam_text} is not positive")
     if l1 < -tol:
