@@ -35,7 +35,23 @@ import numpy as np
 HERE = Path(__file__).resolve()
 
 
+def _reset_peak() -> None:
+    # ru_maxrss survives fork + exec (a child starts with its parent's peak);
+    # Linux resets this process's own peak (VmHWM) on request
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+
+
 def _rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -55,6 +71,7 @@ def _load_nolds_measures():
 
 def child_corr_dim(tool: str, path: str, emb_dim: int, lag: int) -> dict:
     x = np.load(path)
+    _reset_peak()
     base = _rss_mb()
     t0 = time.perf_counter()
     if tool == "nolds":

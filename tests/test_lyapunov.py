@@ -101,3 +101,21 @@ def test_exponent_sum_equals_mean_divergence(name):
     )  # fmt: skip
     assert r.n_failed == 0, f"{name}: trajectory failed"
     assert r.sum_mismatch < 1e-3, (name, r.exponents, r.mean_divergence)
+
+
+def test_sum_identity_refines_a_too_coarse_step():
+    # ThomasLabyrinth's broad spectrum gives a long dominant period (~47): 200 steps
+    # per period is too coarse, the exponent sum misses the constant divergence -3a
+    # by 5%, and the stage shortens the step until the identity holds
+    from chaosatlas.diagnostics.stage import DiagnosticsSettings, averaged_spectrum
+    from chaosatlas.integrate.attractor import SamplingSettings
+
+    system = catalogue.get("ThomasLabyrinth")
+    settings = DiagnosticsSettings(periods=100, n_trajectories=2, transient_periods=10)
+    coarse = lyapunov_spectrum(
+        system, n_trajectories=2, periods=100, transient_periods=10, period=47.4, seed=1
+    )
+    assert coarse.sum_mismatch > 1e-2
+    spec, _, note = averaged_spectrum(system, 47.4, settings, SamplingSettings(), 1)
+    assert spec.sum_mismatch < 1e-3 and "step shortened" in note
+    assert spec.mean_divergence == pytest.approx(-3 * system.parameters["a"], rel=1e-9)

@@ -32,16 +32,21 @@ _JIT = {"cache": True, "nogil": True}
 
 @nb.njit(**_JIT)
 def _ordinal_counts(x: np.ndarray, order: int, delay: int) -> np.ndarray:
-    """Counts of each ordinal pattern, indexed by the pattern's Lehmer-style code.
+    """Counts of each ordinal pattern, indexed by the Lehmer code of the pattern.
 
-    The pattern of a window is its argsort (stable: ties keep time order); the
-    code is ``sum_k perm[k] * order**k``, as in antropy, so counts can be compared
-    pattern by pattern.
+    The pattern of a window is its argsort (stable: ties keep time order, as
+    antropy's); its Lehmer code numbers the ``order!`` permutations densely,
+    so the count array stays small (5040 entries at order 7).
     """
     n = x.size - (order - 1) * delay
     size = 1
-    for _ in range(order):
-        size *= order
+    for k in range(2, order + 1):
+        size *= k
+    weight = np.empty(order, dtype=np.int64)  # (order - 1 - i)!
+    f = 1
+    for i in range(order - 1, -1, -1):
+        weight[i] = f
+        f *= max(1, order - i)
     counts = np.zeros(size, dtype=np.int64)
     window = np.empty(order)
     perm = np.empty(order, dtype=np.int64)
@@ -59,10 +64,12 @@ def _ordinal_counts(x: np.ndarray, order: int, delay: int) -> np.ndarray:
                 b -= 1
             perm[b + 1] = p
         code = 0
-        mult = 1
-        for k in range(order):
-            code += perm[k] * mult
-            mult *= order
+        for a in range(order - 1):
+            smaller = 0
+            for b in range(a + 1, order):
+                if perm[b] < perm[a]:
+                    smaller += 1
+            code += smaller * weight[a]
         counts[code] += 1
     return counts
 
