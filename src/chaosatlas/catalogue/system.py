@@ -90,6 +90,27 @@ class System:
         return not any(e.has(self.time_symbol) for e in self.equations)
 
     @property
+    def jumps_in_state(self) -> bool:
+        """``True`` for a flow whose right-hand side jumps across a surface in state space.
+
+        ``sign``, ``Heaviside``, ``floor``, ``ceiling``, ``Mod`` or a
+        ``Piecewise`` with a state variable in its argument. Tangent dynamics
+        of such a flow miss the saltation at each crossing, so its Lyapunov
+        exponents are taken from separating orbits instead. Jumps in time only
+        (a switched forcing) and kinks (``Abs``, ``Max``) are harmless.
+        """
+        if self.kind != "flow":
+            return False
+        jumps = (sp.sign, sp.Heaviside, sp.floor, sp.ceiling, sp.Mod, sp.Piecewise)
+        state = set(self.state_symbols)
+        return any(
+            bool(f.free_symbols & state)
+            for e in self.equations
+            for f in e.atoms(sp.Function, sp.Piecewise)
+            if isinstance(f, jumps)
+        )
+
+    @property
     def bounded_mask(self) -> np.ndarray:
         """``True`` for variables checked against :attr:`bound`."""
         return np.array([v not in self.unbounded for v in self.variables], dtype=np.bool_)

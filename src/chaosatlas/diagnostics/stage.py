@@ -128,6 +128,34 @@ def _settled(x: np.ndarray, dt: float) -> str:
     return f"settled: came to rest on a fixed point at t = {t_rest:.4g}"
 
 
+#: 0-1 test K below which the end of a long run counts as clearly regular
+K_REGULAR = 0.1
+
+
+def _left_transient(x01: np.ndarray, n_c: int, seed: int, is_map: bool) -> str:
+    """``"settled: ..."`` if a long run is irregular in its first half and
+    clearly regular (K < ``K_REGULAR``) in its second: chaos that was only a
+    transient on the way to a cycle or torus. ``x01`` is sampled about once
+    per period."""
+    from .verdict import K_THRESHOLD
+    from .zero_one import zero_one_test
+
+    half = x01.shape[0] // 2
+    if half < 500:
+        return ""
+    first, last = x01[:half], x01[half:]
+    k_first = float(np.median([zero_one_test(first[:, j], n_c, seed) for j in range(x01.shape[1])]))
+    k_last = float(np.median([zero_one_test(last[:, j], n_c, seed) for j in range(x01.shape[1])]))
+    if k_first > K_THRESHOLD and k_last < K_REGULAR:
+        unit = "iterations" if is_map else "periods"
+        return (
+            f"settled: the 0-1 test reads K={k_first:.2f} over its first {half} {unit} "
+            f"and K={k_last:.2f} over the next {x01.shape[0] - half}, so the irregular "
+            "motion gave way to a regular orbit"
+        )
+    return ""
+
+
 #: relative tolerance of the exponent-sum identity before the step is refined
 SUM_TOLERANCE = 1e-3
 #: the long run may take this many times the sampling settings' step budget
@@ -357,7 +385,8 @@ def diagnose_system(
                 notes.append(f"{failed}; the exponents average the others")
             else:
                 failures.append(failed)
-        if system.kind != "dde" and np.all(np.isfinite(spec.exponents)):
+        full = system.kind != "dde" and spec.exponents.size == system.dim
+        if full and np.all(np.isfinite(spec.exponents)):
             d.kaplan_yorke = kaplan_yorke_dimension(spec.exponents)
             d.pesin = pesin_sum(spec.exponents)
     except Exception as exc:  # recorded, never raised
@@ -406,6 +435,7 @@ def diagnose_system(
             max_samples=ZERO_ONE_SAMPLES,
             seed=seed,
         )
+        long_run = long_run or _left_transient(x01, settings.zero_one_cs, seed, is_map)
     except LongRunFailed as exc:
         long_run = f"diverged: {exc}"
     except Exception as exc:
