@@ -114,6 +114,24 @@ def test_settled_detects_a_run_that_comes_to_rest():
     assert _settled(resting, 0.5) == "settled: came to rest on a fixed point at t = 200"
 
 
+def test_left_transient_detects_chaos_that_gives_way_to_a_cycle():
+    from chaosatlas.diagnostics.stage import _left_transient
+
+    rng = np.random.default_rng(0)
+    x = np.empty(4000)
+    x[0] = 0.3
+    for i in range(1, 4000):  # logistic map at r = 4: chaotic
+        x[i] = 4 * x[i - 1] * (1 - x[i - 1])
+    cycle = np.cos(2 * np.pi * 0.37 * np.arange(2000))  # one sample per period: regular
+    assert _left_transient(x[:, None], 100, 1, True) == ""
+    transient = np.concatenate([x[:2000], cycle])[:, None]
+    note = _left_transient(transient, 100, 1, True)
+    assert note.startswith("settled:") and "first 2000 iterations" in note
+    # a regular first half is not a transient
+    assert _left_transient(np.concatenate([cycle, x[:2000]])[:, None], 100, 1, True) == ""
+    assert _left_transient(rng.standard_normal((600, 2)), 100, 1, False) == ""
+
+
 def _rows():
     a = SystemDiagnostics("Lorenz", "flow", 3, ["x", "y", "z"], 0.75)
     a.exponents, a.exponent_uncertainty = np.array([0.95, 0.0, -14.6]), np.full(3, 0.002)
