@@ -1,4 +1,4 @@
-"""chaosatlas: catalogue -> trajectories and diagnostics (models and causal benchmarks to come).
+"""chaosatlas: catalogue -> trajectories and diagnostics -> forecast leaderboard (causal benchmarks to come).
 
 Run `snakemake --cores all`; the default profile is workflow/profiles/default.
 """
@@ -18,6 +18,7 @@ include: "rules/common.smk"
 include: "rules/catalogue.smk"
 include: "rules/integrate.smk"
 include: "rules/diagnostics.smk"
+include: "rules/forecast.smk"
 
 
 rule all:
@@ -27,3 +28,4 @@ rule all:
         expand("results/trajectories/{split}.zarr", split=SPLITS),
         "results/diagnostics/invariants.nc",
         "results/diagnostics/entropy.nc",
+        "results/metrics/forecast.nc",

@@ -1,6 +1,9 @@
 # Shared definitions for every rule file.
 from pathlib import Path
 
+from chaosatlas.forecast import ForecastSettings
+from chaosatlas.models import NEURAL
+
 SPLITS = ["train", "val", "test"]
 CATALOGUE_FILES = sorted(
     str(p) for p in Path(workflow.basedir, "resources", "systems").glob("*.yaml")
@@ -10,3 +13,15 @@ CATALOGUE_FILES = sorted(
 def rule_threads(name, default=2):
     """Threads for a rule from the config's `threads` section (capped by --cores)."""
     return int(config.get("threads", {}).get(name, default))
+
+
+FORECAST = ForecastSettings.from_config(config)
+
+
+def checkpoints(wildcards=None):
+    """Every (model, system) checkpoint the forecast rule scores."""
+    return expand(
+        "results/models/{model}/{system}/model.pt",
+        model=FORECAST.models,
+        system=FORECAST.systems,
+    )

@@ -149,6 +149,38 @@ def test_diagnostics_rerun_is_identical(two_runs):
             assert da.attrs["config_hash"] == db.attrs["config_hash"]
 
 
+def test_forecast_product(two_runs):
+    from chaosatlas.schemas import validate_forecast
+
+    a, b = (r / "results" for r in two_runs)
+    fc = xr.open_dataset(a / "metrics" / "forecast.nc")
+    validate_forecast(fc.load())
+    assert fc.model_name.values.tolist() == ["persistence", "climatology", "linear", "nvar", "esn"]
+    assert fc.system_name.values.tolist() == ["Lorenz", "Henon"]
+    assert (fc.status.values == "ok").all(), fc.reason.values
+    assert fc.smape_by_step.dims == ("model", "system", "step") and fc.step.size == 16
+    lorenz = fc.swap_dims(model="model_name", system="system_name").sel(system_name="Lorenz")
+    # a trained one-step model beats repeating the last value on a smooth flow
+    assert float(lorenz.mse.sel(model_name="nvar")) < float(
+        lorenz.mse.sel(model_name="persistence")
+    )
+    for m in ("linear", "nvar", "esn"):
+        assert (a / "models" / m / "Lorenz" / "model.pt").is_file()
+        assert (a / "models" / m / "Lorenz" / "training.json").is_file()
+    checker = str(Path(sys.executable).with_name("compliance-checker"))
+    proc = subprocess.run(
+        [checker, "--test=cf:1.10", str(a / "metrics" / "forecast.nc")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0 and "All tests passed" in proc.stdout, proc.stdout[-3000:]
+    # same config and code, same scores (the wall-clock training time aside)
+    with xr.open_dataset(b / "metrics" / "forecast.nc") as other:
+        xr.testing.assert_identical(
+            fc.drop_vars("training_seconds").drop_attrs(),
+            other.drop_vars("training_seconds").drop_attrs(),
+        )
+
+
 def test_structural_check_finds_a_lost_chunk(two_runs, tmp_path):
     store = tmp_path / "train.zarr"
     shutil.copytree(two_runs[0] / "results" / "trajectories" / "train.zarr", store)

@@ -387,3 +387,67 @@ def validate_entropy(ds: xr.Dataset) -> xr.Dataset:
     validate_with_names(_entropy_schema(ds), ds, "entropy")
     _check_attrs(ds, "entropy")
     return ds
+
+
+FORECAST_STATUS = ("ok", "rollout_failed", "failed", "missing")
+
+
+def _forecast_status_known(da: xr.DataArray) -> bool:
+    return bool(np.isin(da.values.astype(str), FORECAST_STATUS).all())
+
+
+def _scores_where_ok(ds: xr.Dataset) -> bool:
+    ok = ds["status"].values.astype(str) == "ok"
+    return bool(np.all(np.isfinite(ds["smape"].values[ok])))
+
+
+def _nonnegative_or_nan(da: xr.DataArray) -> bool:
+    v = da.values
+    return bool(np.all(np.isnan(v) | (v >= 0)))
+
+
+_score = {"dtype": np.float64, "dims": ("model", "system"), "nullable": True}
+FORECAST_SCHEMA = pxr.DatasetSchema(
+    data_vars={
+        **{
+            name: pxr.DataVar(checks=[pxr.Check(_nonnegative_or_nan, error="negative")], **_score)
+            for name in (
+                "mse",
+                "mae",
+                "smape",
+                "vpt",
+                "vpt_lyapunov",
+                "vpt_periods",
+                "d_h",
+                "training_seconds",
+            )
+        },  # fmt: skip
+        "d_stsp": pxr.DataVar(**_score),
+        "rollout_lambda1": pxr.DataVar(**_score),
+        "system_lambda1": pxr.DataVar(**_score),
+        "n_parameters": pxr.DataVar(
+            dtype=np.int64, dims=("model", "system"), checks=[pxr.Check.ge(0)]
+        ),
+        "smape_by_step": pxr.DataVar(
+            dtype=np.float64, dims=("model", "system", "step"), nullable=True
+        ),
+        "status": pxr.DataVar(
+            dims=("model", "system"),
+            checks=[_string, pxr.Check(_forecast_status_known, error="unknown status")],
+        ),
+        "reason": pxr.DataVar(dims=("model", "system"), checks=[_string]),
+    },  # fmt: skip
+    coords={
+        "model_name": pxr.Coordinate(checks=[_string]),
+        "system_name": pxr.Coordinate(checks=[_string]),
+        "step": pxr.Coordinate(dtype=np.int32),
+    },
+    checks=[pxr.Check(_scores_where_ok, error="a score with status ok has no sMAPE")],
+)
+
+
+def validate_forecast(ds: xr.Dataset) -> xr.Dataset:
+    """Validate ``results/metrics/forecast.nc``; raise :class:`ProductError` naming the variable."""
+    validate_with_names(FORECAST_SCHEMA, ds, "forecast")
+    _check_attrs(ds, "forecast")
+    return ds
