@@ -155,7 +155,8 @@ def test_forecast_product(two_runs):
     a, b = (r / "results" for r in two_runs)
     fc = xr.open_dataset(a / "metrics" / "forecast.nc")
     validate_forecast(fc.load())
-    assert fc.model_name.values.tolist() == ["persistence", "climatology", "linear", "nvar", "esn"]
+    models = ["persistence", "climatology", "linear", "nvar", "esn", "koopa"]
+    assert fc.model_name.values.tolist() == models
     assert fc.system_name.values.tolist() == ["Lorenz", "Henon"]
     assert (fc.status.values == "ok").all(), fc.reason.values
     assert fc.smape_by_step.dims == ("model", "system", "step") and fc.step.size == 16
@@ -164,7 +165,7 @@ def test_forecast_product(two_runs):
     assert float(lorenz.mse.sel(model_name="nvar")) < float(
         lorenz.mse.sel(model_name="persistence")
     )
-    for m in ("linear", "nvar", "esn"):
+    for m in ("linear", "nvar", "esn", "koopa"):
         assert (a / "models" / m / "Lorenz" / "model.pt").is_file()
         assert (a / "models" / m / "Lorenz" / "training.json").is_file()
     checker = str(Path(sys.executable).with_name("compliance-checker"))

@@ -58,7 +58,11 @@ class ForecastSettings:
         """Read the ``forecast`` block; its systems must be among the config's ``systems``."""
         f = dict(config.get("forecast") or {})
         chosen = config.get("systems", "all")
-        if chosen != "all":
+        if f.get("systems") == "all":  # every system the config integrates
+            from .pipeline import selected_systems
+
+            f["systems"] = selected_systems(config)
+        elif chosen != "all":
             absent = [s for s in f.get("systems", ()) if s not in chosen]
             if absent:
                 raise ValueError(

@@ -66,6 +66,10 @@ class Forecaster:
         self.training = dict(training or {})
         self.report: dict[str, Any] = {}
         if name in NEURAL:
+            import torch
+
+            # the initial weights come from the configured seed, like everything else
+            torch.manual_seed(int(self.training.get("seed", 0)))
             self.model: Any = neural_class(name)(context, horizon, n_vars, **self.hyper)
         else:
             self.model = BASELINES[name](context, horizon, n_vars, **self.hyper)
