@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -33,26 +32,8 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve()
-
-
-def _reset_peak() -> None:
-    # ru_maxrss survives fork + exec (a child starts with its parent's peak);
-    # Linux resets this process's own peak (VmHWM) on request
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        pass
-
-
-def _rss_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return float(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+sys.path.insert(0, str(HERE.parent))
+from _memory import peak_mb, reset_peak  # noqa: E402
 
 
 def _load_nolds_measures():
@@ -71,8 +52,8 @@ def _load_nolds_measures():
 
 def child_corr_dim(tool: str, path: str, emb_dim: int, lag: int) -> dict:
     x = np.load(path)
-    _reset_peak()
-    base = _rss_mb()
+    reset_peak()
+    base = peak_mb()
     t0 = time.perf_counter()
     if tool == "nolds":
         measures = _load_nolds_measures()
@@ -85,7 +66,7 @@ def child_corr_dim(tool: str, path: str, emb_dim: int, lag: int) -> dict:
     return {
         "value": value,
         "seconds": time.perf_counter() - t0,
-        "peak_extra_mb": _rss_mb() - base,
+        "peak_extra_mb": peak_mb() - base,
     }
 
 
