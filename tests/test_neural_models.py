@@ -1,0 +1,110 @@
+"""Properties every neural forecaster must have: it learns, every weight learns,
+any window lengths work, evaluation is deterministic, checkpoints round-trip."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from model_data import series_windows
+
+from chaosatlas.models import NEURAL, Forecaster, neural_class
+
+#: small sizes so each test runs in a second or two
+SMALL: dict[str, dict] = {
+    "koopa": {"dynamic_dim": 16, "hidden_dim": 16},
+    "deepedm": {"projection": 16},
+    "stu": {"d_model": 16, "k": 8},
+}
+NAMES = sorted(NEURAL)
+
+
+def _model(name: str, context: int, horizon: int, n_vars: int = 2, **hyper):
+    torch.manual_seed(0)
+    m = neural_class(name)(context, horizon, n_vars, **{**SMALL[name], **hyper})
+    m.prepare(series_windows(16, context, horizon, n_vars)[:, :context])
+    return m
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_overfits_a_tiny_batch(name):
+    w = series_windows(8, 32, 8)
+    ctx, tgt = w[:, :32], w[:, 32:]
+    m = _model(name, 32, 8, dropout=0.0)
+    m.train()
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
+    with torch.no_grad():
+        first = float(m.loss(m(ctx), tgt, ctx))
+    for _ in range(300):
+        opt.zero_grad()
+        m.loss(m(ctx), tgt, ctx).backward()
+        opt.step()
+    with torch.no_grad():
+        last = float(m.loss(m(ctx), tgt, ctx))
+    assert math.isfinite(last)
+    assert last < first / 10, (first, last)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_parameter_gets_a_finite_gradient(name):
+    m = _model(name, 32, 8)
+    m.train()
+    w = series_windows(6, 32, 8)
+    m.loss(m(w[:, :32]), w[:, 32:], w[:, :32]).backward()
+    for pname, p in m.named_parameters():
+        assert p.grad is not None, pname
+        assert torch.isfinite(p.grad).all(), pname
+        assert (p.grad != 0).any(), pname
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("context", "horizon"), [(32, 8), (33, 9), (31, 16), (40, 7), (24, 30)])
+def test_output_shapes_for_odd_and_even_lengths(name, context, horizon):
+    m = _model(name, context, horizon, 3)
+    m.eval()
+    y = m(torch.randn(5, context, 3))
+    assert y.shape == (5, horizon, 3)
+    assert torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_eval_predictions_are_deterministic(name):
+    m = _model(name, 33, 9)
+    m.eval()
+    x = torch.randn(4, 33, 2)
+    with torch.no_grad():
+        torch.testing.assert_close(m(x), m(x), atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_instance_normalisation_makes_forecasts_affine_equivariant(name):
+    # per-instance normalisation: a shifted and scaled context gives the
+    # shifted and scaled forecast
+    m = _model(name, 32, 8)
+    m.eval()
+    x = series_windows(3, 32, 8)[:, :32]
+    with torch.no_grad():
+        torch.testing.assert_close(m(3.0 * x + 5.0), 3.0 * m(x) + 5.0, atol=2e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_checkpoint_round_trip(tmp_path, name):
+    f = Forecaster(name, 32, 8, 2, SMALL[name], {"seed": 3})
+    f.model.prepare(series_windows(10, 32, 8)[:, :32])
+    ctx = series_windows(3, 32, 8)[:, :32].double().numpy()
+    before = f.predict(ctx)
+    f.save(tmp_path / f"{name}.pt")
+    g = Forecaster.load(tmp_path / f"{name}.pt")
+    assert g.hyper == SMALL[name]
+    np.testing.assert_array_equal(g.predict(ctx), before)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_initial_weights_come_from_the_training_seed(name):
+    a = Forecaster(name, 32, 8, 2, SMALL[name], {"seed": 1}).model.state_dict()
+    b = Forecaster(name, 32, 8, 2, SMALL[name], {"seed": 1}).model.state_dict()
+    c = Forecaster(name, 32, 8, 2, SMALL[name], {"seed": 2}).model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
