@@ -97,6 +97,37 @@ def test_stu_layer_and_model_are_causal():
 def test_filters_follow_the_context_length_and_cap_k():
     m = STU(10, 4, 2, d_model=8, k=24, n_layers=1)
     assert m.k == 10
-    assert m.blocks[0].stu.phi_plus.shape == (10, 10)
+    filters = m.blocks[0].stu.filters
+    assert filters.shape == (10, 20)  # phi_k then (-1)^i phi_k
     sign = torch.tensor([(-1.0) ** i for i in range(1, 11)])
-    torch.testing.assert_close(m.blocks[0].stu.phi_minus, m.blocks[0].stu.phi_plus * sign[:, None])
+    torch.testing.assert_close(filters[:, 10:], filters[:, :10] * sign[:, None])
+
+
+def test_spectral_term_is_the_papers_sum():
+    # M^u = 0, M+_0 = I, everything else 0: y_t = sigma_0^(1/4) sum_{i>=1} u_{t-2-i} phi_0(i)
+    length, dim = 12, 3
+    layer = STULayer(length, dim, 4)
+    with torch.no_grad():
+        layer.m_u.zero_()
+        layer.m_plus[0] = torch.eye(dim)
+    sigma, phi = hankel_filters(length, 4)
+    u = torch.randn(2, length, dim, dtype=torch.float64)
+    expected = torch.zeros_like(u)
+    for t in range(length):
+        for i in range(1, t - 1):
+            expected[:, t] += sigma[0] ** 0.25 * phi[i - 1, 0] * u[:, t - 2 - i]
+    with torch.no_grad():
+        got = layer.double()(u)
+    # the filters are stored in float32
+    torch.testing.assert_close(got, expected, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("length", [3, 4, 9, 32])
+def test_last_position_shortcut_equals_the_full_layer(length):
+    torch.manual_seed(length)
+    layer = STULayer(length, 5, min(6, length)).double()
+    with torch.no_grad():
+        layer.m_plus.normal_()
+        layer.m_minus.normal_()
+        u = torch.randn(3, length, 5, dtype=torch.float64)
+        torch.testing.assert_close(layer.forward_last(u), layer(u)[:, -1:], atol=1e-10, rtol=0)

@@ -155,7 +155,7 @@ def test_forecast_product(two_runs):
     a, b = (r / "results" for r in two_runs)
     fc = xr.open_dataset(a / "metrics" / "forecast.nc")
     validate_forecast(fc.load())
-    models = ["persistence", "climatology", "linear", "nvar", "esn", "koopa"]
+    models = ["persistence", "climatology", "linear", "nvar", "esn", "koopa", "deepedm", "stu"]
     assert fc.model_name.values.tolist() == models
     assert fc.system_name.values.tolist() == ["Lorenz", "Henon"]
     assert (fc.status.values == "ok").all(), fc.reason.values
@@ -165,7 +165,7 @@ def test_forecast_product(two_runs):
     assert float(lorenz.mse.sel(model_name="nvar")) < float(
         lorenz.mse.sel(model_name="persistence")
     )
-    for m in ("linear", "nvar", "esn", "koopa"):
+    for m in ("linear", "nvar", "esn", "koopa", "deepedm", "stu"):
         assert (a / "models" / m / "Lorenz" / "model.pt").is_file()
         assert (a / "models" / m / "Lorenz" / "training.json").is_file()
     checker = str(Path(sys.executable).with_name("compliance-checker"))

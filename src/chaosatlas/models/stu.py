@@ -20,7 +20,9 @@ Choices and fixes:
   linear map (direct multi-step), rather than next-step teacher forcing and an
   autoregressive rollout: training then optimises exactly the quantity that
   is scored, and a forecast costs one forward pass;
-* the optional autoregressive term ``y_{t-2}`` of the paper is left out.
+* the optional autoregressive term ``y_{t-2}`` of the paper is left out;
+* only the last position feeds the read-out, so the final block computes the
+  STU output at that position alone (a direct sum over time, no FFT).
 """
 
 from __future__ import annotations
@@ -116,39 +118,62 @@ class STULayer(nn.Module):
     paper's features ``U+_{t,k} = sum_{i>=1} u_{t-i} phi_k(i)`` and
     ``U-_{t,k} = sum_{i>=1} u_{t-i} (-1)^i phi_k(i)``: the spectral part sees
     inputs up to ``t - 3``, the direct part ``t - 2 .. t``.
+
+    The ``2K`` filters (``+`` and ``-``, scaled by ``sigma^(1/4)``) go through
+    one FFT convolution, and the ``2K`` mixing matrices act as one
+    ``(2K d) x d`` matrix product. The cost, ``O(batch L K d^2)``, is the
+    mixing, not the FFT.
     """
 
     def __init__(self, length: int, d_model: int, k: int) -> None:
         super().__init__()
         sigma, phi = hankel_filters(length, k)
         sign = (-1.0) ** np.arange(1, length + 1)
-        self.register_buffer("phi_plus", torch.from_numpy(phi).float())
-        self.register_buffer("phi_minus", torch.from_numpy(phi * sign[:, None]).float())
-        self.register_buffer("sigma_quarter", torch.from_numpy(sigma**0.25).float())
+        scaled = phi * sigma**0.25
+        filters = np.concatenate([scaled, scaled * sign[:, None]], axis=1)
+        #: (L, 2K): the sigma^(1/4)-scaled phi_k, then their alternating-sign twins
+        self.register_buffer("filters", torch.from_numpy(filters).float())
         self.m_u = nn.Parameter(
             nn.init.trunc_normal_(torch.empty(N_DIRECT, d_model, d_model)) / math.sqrt(d_model)
         )
         self.m_plus = nn.Parameter(torch.zeros(k, d_model, d_model))
         self.m_minus = nn.Parameter(torch.zeros(k, d_model, d_model))
 
-    @staticmethod
-    def _shift(x: torch.Tensor, steps: int) -> torch.Tensor:
-        """``x`` delayed by ``steps`` along time (zeros before the start)."""
-        if steps == 0:
-            return x
-        return F.pad(x, (0, 0) * (x.dim() - 2) + (steps, 0))[:, : x.shape[1]]
+    def _mixing(self) -> torch.Tensor:
+        """``(2K d_in, d_out)``: all spectral mixing matrices as one."""
+        m = torch.cat([self.m_plus, self.m_minus], dim=0)  # (2K, d_out, d_in)
+        return m.transpose(1, 2).reshape(-1, m.shape[1])
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
-        direct = sum(self._shift(u, i) @ self.m_u[i].T for i in range(N_DIRECT))
-        # conv[t] = sum_{s>=0} phi(s + 1) u[t - s]: shifted by three it is U_{t-2}
-        plus = self._shift(causal_convolution(u, self.phi_plus), N_DIRECT)
-        minus = self._shift(causal_convolution(u, self.phi_minus), N_DIRECT)
-        plus = plus * self.sigma_quarter[:, None]
-        minus = minus * self.sigma_quarter[:, None]
-        spectral = torch.einsum("btkd,ked->bte", plus, self.m_plus) + torch.einsum(
-            "btkd,ked->bte", minus, self.m_minus
-        )
-        return direct + spectral
+        batch, length, dim = u.shape
+        direct = sum(_delayed(u, i) @ self.m_u[i].T for i in range(N_DIRECT))
+        # conv[t] = sum_{s>=0} phi(s + 1) u[t - s]: delayed by three it is U_{t-2}
+        features = causal_convolution(u, self.filters)  # (b, L, 2K, d)
+        spectral = features.reshape(batch, length, -1) @ self._mixing()
+        return direct + _delayed(spectral, N_DIRECT)
+
+    def forward_last(self, u: torch.Tensor) -> torch.Tensor:
+        """The output at the last position only, ``(batch, 1, d)``, by direct sums.
+
+        Equal to ``forward(u)[:, -1:]`` at a fraction of the cost: the
+        features at one position are one contraction over time.
+        """
+        length = u.shape[1]
+        direct = sum(u[:, length - 1 - i] @ self.m_u[i].T for i in range(N_DIRECT))
+        spectral = u.new_zeros(direct.shape)
+        lags = length - N_DIRECT  # inputs u[0 .. L-4] at lags 0 .. L-4 from t - 3
+        if lags > 0:
+            past = u[:, :lags].flip(1)  # past[:, s] = u[L - 4 - s]
+            features = torch.einsum("bsd,sk->bkd", past, self.filters[:lags])
+            spectral = features.reshape(u.shape[0], -1) @ self._mixing()
+        return (direct + spectral)[:, None]
+
+
+def _delayed(x: torch.Tensor, steps: int) -> torch.Tensor:
+    """``x`` delayed by ``steps`` along axis 1 (zeros before the start)."""
+    if steps == 0:
+        return x
+    return F.pad(x, (0, 0) * (x.dim() - 2) + (steps, 0))[:, : x.shape[1]]
 
 
 class STUBlock(nn.Module):
@@ -161,8 +186,13 @@ class STUBlock(nn.Module):
         self.expand = nn.Linear(d_model, 2 * d_model)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.dropout(F.gelu(self.stu(self.norm(x))))
+    def forward(self, x: torch.Tensor, *, last_only: bool = False) -> torch.Tensor:
+        """``last_only``: compute the last position only, ``(batch, 1, d)``."""
+        if last_only:
+            s, x = self.stu.forward_last(self.norm(x)), x[:, -1:]
+        else:
+            s = self.stu(self.norm(x))
+        h = self.dropout(F.gelu(s))
         return x + self.dropout(F.glu(self.expand(h), dim=-1))
 
 
@@ -209,8 +239,9 @@ class STU(NeuralModel):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z, mean, std = instance_normalise(x)
         h = self.embed(z)
-        for block in self.blocks:
-            h = block(h)
+        # only the last position reaches the read-out: the final block computes just that
+        for i, block in enumerate(self.blocks):
+            h = block(h, last_only=i == len(self.blocks) - 1)
         last = self.norm(h[:, -1])
         out = self.readout(last).reshape(x.shape[0], self.horizon, self.n_vars)
         return instance_denormalise(out, mean, std)
