@@ -1,4 +1,4 @@
-"""chaosatlas: catalogue -> trajectories and diagnostics -> forecast leaderboard (causal benchmarks to come).
+"""chaosatlas: catalogue -> trajectories and diagnostics -> forecast leaderboard, causal benchmarks.
 
 Run `snakemake --cores all`; the default profile is workflow/profiles/default.
 """
@@ -19,6 +19,7 @@ include: "rules/catalogue.smk"
 include: "rules/integrate.smk"
 include: "rules/diagnostics.smk"
 include: "rules/forecast.smk"
+include: "rules/causal.smk"
 
 
 rule all:
@@ -29,3 +30,4 @@ rule all:
         "results/diagnostics/invariants.nc",
         "results/diagnostics/entropy.nc",
         "results/metrics/forecast.nc",
+        causal_products(),

@@ -25,3 +25,15 @@ def checkpoints(wildcards=None):
         model=FORECAST.models,
         system=FORECAST.systems,
     )
+
+
+from chaosatlas.causal.pipeline import causal_settings
+
+CAUSAL = causal_settings(config)
+
+
+def causal_products():
+    """scores.nc when the config asks for a causal benchmark."""
+    if CAUSAL["tiers"] and CAUSAL["methods"]:
+        return ["results/causal/scores.nc"]
+    return []

@@ -335,7 +335,7 @@ def test_run_method_non_finite_and_arithmetic(monkeypatch):
 def test_run_method_caller_errors_raise():
     X = np.random.default_rng(0).standard_normal((100, 3))
     with pytest.raises(ValueError, match="unknown method"):
-        run_method("pcmci", X)
+        run_method("no_such_method", X)
     with pytest.raises(ValueError, match="2-D"):
         run_method("granger", X[:, 0])
     with pytest.raises(TypeError):

@@ -252,3 +252,40 @@ def test_catalogue_on_an_existing_scheduler(tmp_path):
                   "dask": {"cluster": "address", "address": cluster.scheduler_address}}  # fmt: skip
         ds = make_catalogue(config, tmp_path / "catalogue.nc", threads=1)
     assert ds.system.values.tolist() == ["Henon", "Logistic"] and (ds.status.values == "ok").all()
+
+
+def test_causal_products(two_runs):
+    from chaosatlas.schemas import validate_causal_data, validate_causal_scores
+
+    a, b = (r / "results" / "causal" for r in two_runs)
+    for tier in ("pairs", "dags", "lorenz96"):
+        with xr.open_dataset(a / f"{tier}.nc") as ds:
+            validate_causal_data(ds.load())
+            assert "source causes target" in ds.attrs["convention"]
+    with xr.open_dataset(a / "scores.nc") as sc:
+        validate_causal_scores(sc.load())
+        methods = sc.method_name.values.tolist()
+        assert methods == ["lagged_correlation", "granger", "ccm", "pcmci"]
+        own = sc.isel(method=[0, 1, 2])
+        headline = sc.included.values == 1
+        assert headline.sum() >= 3  # the pair, the DAG variants, the ring
+        # every own method scores every included graph (AUROC and AUPRC)
+        assert (own.status.values[:, headline] == "ok").all()
+        assert np.isfinite(own.auroc.values[:, headline]).all()
+        assert np.isfinite(own.auprc.values[:, headline]).all()
+        # pcmci is there either way: scored, or unavailable with the reason
+        pc = sc.isel(method=3)
+        assert set(pc.status.values[headline].tolist()) <= {"ok", "unavailable"}
+        if (pc.status.values == "unavailable").any():
+            assert "tigramite" in str(pc.reason.values[0])
+        checker = str(Path(sys.executable).with_name("compliance-checker"))
+        proc = subprocess.run(
+            [checker, "--test=cf:1.10", str(a / "scores.nc")],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode == 0 and "All tests passed" in proc.stdout, proc.stdout[-3000:]
+        with xr.open_dataset(b / "scores.nc") as other:
+            xr.testing.assert_identical(
+                sc.drop_vars(["runtime_s", "runtime_mean"]).drop_attrs(),
+                other.drop_vars(["runtime_s", "runtime_mean"]).drop_attrs(),
+            )

@@ -451,3 +451,190 @@ def validate_forecast(ds: xr.Dataset) -> xr.Dataset:
     validate_with_names(FORECAST_SCHEMA, ds, "forecast")
     _check_attrs(ds, "forecast")
     return ds
+
+
+# ----------------------------------------------------------------------------
+# Causal benchmark: data per tier, predictions per (method, tier), scores
+
+CAUSAL_METHOD_STATUSES = ("ok", "failed", "unavailable", "skipped")
+CAUSAL_REQUIRED_ATTRS = (*DIAGNOSTICS_REQUIRED_ATTRS, "convention")
+
+
+def _strings_in(allowed: tuple[str, ...]):
+    def check(da: xr.DataArray) -> bool:
+        return bool(np.isin(np.asarray(da.values).astype(str), allowed).all())
+
+    return pxr.Check(check, error=f"values outside {', '.join(allowed)}")
+
+
+def _truth_is_binary_with_padding(ds: xr.Dataset) -> bool:
+    adj = np.asarray(ds["adj_summary"].values)
+    for k, n in enumerate(np.asarray(ds["n_nodes"].values, dtype=int)):
+        inner = adj[k, :n, :n]
+        if not np.isin(inner, (0, 1)).all() or np.diagonal(inner).any():
+            return False
+        outer = adj[k].copy()
+        outer[:n, :n] = -1
+        if not (outer == -1).all():
+            return False
+    return True
+
+
+def _data_finite_where_ok(ds: xr.Dataset) -> bool:
+    status = np.asarray(ds["status"].values).astype(str)
+    x = np.asarray(ds["x"].values)
+    for k, n in enumerate(np.asarray(ds["n_nodes"].values, dtype=int)):
+        if status[k] in ("ok", "synchronised") and not np.isfinite(x[k, :, :n]).all():
+            return False
+    return True
+
+
+CAUSAL_DATA_SCHEMA = pxr.DatasetSchema(
+    data_vars={
+        "x": pxr.DataVar(dtype=np.float32, dims=("instance", "time", "node"), nullable=True),
+        "x_full": pxr.DataVar(
+            dtype=np.float32, dims=("instance", "time", "node", "dim"), nullable=True
+        ),
+        "adj_summary": pxr.DataVar(dtype=np.int8, dims=("instance", "source", "target")),
+        "adj_confounded": pxr.DataVar(dtype=np.int8, dims=("instance", "source", "target")),
+        "n_nodes": pxr.DataVar(dtype=np.int64, dims=("instance",), checks=[pxr.Check.ge(2)]),
+        "sync_error": pxr.DataVar(dtype=np.float64, dims=("instance",), nullable=True),
+        "coupling": pxr.DataVar(dtype=np.float64, dims=("instance",), nullable=True),
+        "status": pxr.DataVar(dims=("instance",), checks=[_string]),
+        "reason": pxr.DataVar(dims=("instance",), checks=[_string]),
+        "variant": pxr.DataVar(dims=("instance",), checks=[_string]),
+    },
+    checks=[
+        pxr.Check(
+            _truth_is_binary_with_padding,
+            error="adj_summary is not 0/1 with a zero diagonal inside n_nodes and -1 outside",
+        ),
+        pxr.Check(_data_finite_where_ok, error="x is not finite for an ok instance"),
+        pxr.Check(_reason_where_not_ok, error="an instance that is not ok has no reason"),
+    ],  # fmt: skip
+)
+
+
+def _predictions_consistent(ds: xr.Dataset) -> bool:
+    status = np.asarray(ds["status"].values).astype(str)
+    score = np.asarray(ds["score"].values)
+    for k, st in enumerate(status):
+        s = score[k]
+        finite = np.isfinite(s)
+        if st == "ok":
+            n = int(finite.any(axis=1).sum()) or int(finite.any(axis=0).sum())
+            inner = s[:n, :n][~np.eye(n, dtype=bool)]
+            if n < 2 or not np.isfinite(inner).all():
+                return False
+        elif finite.any():  # a failed or skipped run never carries scores (no zeros)
+            return False
+    return True
+
+
+CAUSAL_PREDICTIONS_SCHEMA = pxr.DatasetSchema(
+    data_vars={
+        "score": pxr.DataVar(
+            dtype=np.float64, dims=("instance", "source", "target"), nullable=True
+        ),
+        "pvalue": pxr.DataVar(
+            dtype=np.float64, dims=("instance", "source", "target"), nullable=True
+        ),
+        "runtime_s": pxr.DataVar(dtype=np.float64, dims=("instance",), nullable=True),
+        "status": pxr.DataVar(
+            dims=("instance",), checks=[_string, _strings_in(CAUSAL_METHOD_STATUSES)]
+        ),
+        "reason": pxr.DataVar(dims=("instance",), checks=[_string]),
+    },
+    checks=[
+        pxr.Check(
+            _predictions_consistent,
+            error="an ok run lacks finite off-diagonal scores, or a run that is not ok "
+            "carries scores",
+        ),
+        pxr.Check(_reason_where_not_ok, error="a run that is not ok has no reason"),
+    ],  # fmt: skip
+)
+
+
+def _unit_interval_or_nan(da: xr.DataArray) -> bool:
+    v = np.asarray(da.values, dtype=float)
+    return bool(np.all(np.isnan(v) | ((v >= 0) & (v <= 1))))
+
+
+def _headline_scored(ds: xr.Dataset) -> bool:
+    # an ok run on an included graph always has AUROC and AUPRC
+    ok = (np.asarray(ds["status"].values).astype(str) == "ok") & (
+        np.asarray(ds["included"].values)[None, :] == 1
+    )
+    return bool(
+        np.isfinite(ds["auroc"].values[ok]).all() and np.isfinite(ds["auprc"].values[ok]).all()
+    )
+
+
+_graph = {"dtype": np.float64, "dims": ("method", "graph"), "nullable": True}
+_group = {"dtype": np.float64, "dims": ("method", "group"), "nullable": True}
+CAUSAL_SCORES_SCHEMA = pxr.DatasetSchema(
+    data_vars={
+        **{
+            name: pxr.DataVar(checks=[pxr.Check(_unit_interval_or_nan, error="outside [0, 1]")],
+                              **_graph)
+            for name in ("auroc", "auprc", "null_auprc", "f1_threshold", "f1_topk",
+                         "self_loop_auroc")
+        },
+        "shd_threshold": pxr.DataVar(**_graph),
+        "shd_topk": pxr.DataVar(**_graph),
+        "runtime_s": pxr.DataVar(**_graph),
+        "status": pxr.DataVar(dims=("method", "graph"),
+                              checks=[_string, _strings_in((*CAUSAL_METHOD_STATUSES, "missing"))]),
+        "reason": pxr.DataVar(dims=("method", "graph"), checks=[_string]),
+        "included": pxr.DataVar(dtype=np.int8, dims=("graph",), checks=[pxr.Check.isin([0, 1])]),
+        "n_nodes": pxr.DataVar(dtype=np.int64, dims=("graph",), checks=[pxr.Check.ge(2)]),
+        "n_edges": pxr.DataVar(dtype=np.int64, dims=("graph",), checks=[pxr.Check.ge(0)]),
+        **{
+            name: pxr.DataVar(checks=[pxr.Check(_unit_interval_or_nan, error="outside [0, 1]")],
+                              **_group)
+            for name in ("auroc_mean", "auprc_mean", "auroc_pooled", "auprc_pooled",
+                         "null_auprc_mean")
+        },
+        "auroc_sd": pxr.DataVar(**_group),
+        "auprc_sd": pxr.DataVar(**_group),
+        "runtime_mean": pxr.DataVar(**_group),
+        "n_graphs": pxr.DataVar(dtype=np.int64, dims=("method", "group"),
+                                checks=[pxr.Check.ge(0)]),
+    },
+    coords={
+        "method_name": pxr.Coordinate(checks=[_string]),
+        "tier": pxr.Coordinate(checks=[_string]),
+        "variant": pxr.Coordinate(checks=[_string]),
+    },
+    checks=[pxr.Check(_headline_scored, error="an ok run on an included graph has no AUROC/AUPRC")],
+)  # fmt: skip
+
+
+def _check_causal_attrs(ds: xr.Dataset, product: str) -> None:
+    missing = [a for a in CAUSAL_REQUIRED_ATTRS if a not in ds.attrs]
+    if missing:
+        raise ProductError(f"{product}: missing attribute(s) {', '.join(missing)}")
+    if "source causes target" not in str(ds.attrs["convention"]):
+        raise ProductError(f"{product}: attribute 'convention' does not state A[source, target]")
+
+
+def validate_causal_data(ds: xr.Dataset) -> xr.Dataset:
+    """Validate ``results/causal/{tier}.nc``; raise :class:`ProductError` naming the variable."""
+    validate_with_names(CAUSAL_DATA_SCHEMA, ds, "causal data")
+    _check_causal_attrs(ds, "causal data")
+    return ds
+
+
+def validate_causal_predictions(ds: xr.Dataset) -> xr.Dataset:
+    """Validate ``results/causal/predictions/{method}/{tier}.nc``."""
+    validate_with_names(CAUSAL_PREDICTIONS_SCHEMA, ds, "causal predictions")
+    _check_causal_attrs(ds, "causal predictions")
+    return ds
+
+
+def validate_causal_scores(ds: xr.Dataset) -> xr.Dataset:
+    """Validate ``results/causal/scores.nc``; raise :class:`ProductError` naming the variable."""
+    validate_with_names(CAUSAL_SCORES_SCHEMA, ds, "causal scores")
+    _check_causal_attrs(ds, "causal scores")
+    return ds

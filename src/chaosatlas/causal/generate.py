@@ -1264,6 +1264,7 @@ _DEFAULTS: dict[int, dict[str, Any]] = {
         "motif_system": "Lorenz",
         "mismatch": 0.05,
         "normalise_nodes": True,
+        "logistic_map": False,
     },
     2: {
         "n_graphs": 3,
@@ -1292,7 +1293,8 @@ _COMMON = {
 
 def _instances(tier: int, cfg: Mapping[str, Any], rng: np.random.Generator) -> list[Instance]:
     if tier == 1:
-        return pair_instances(
+        extra = [coupled_logistic_instance()] if cfg["logistic_map"] else []
+        return extra + pair_instances(
             pairs=[tuple(p) for p in cfg["pairs"]],
             couplings=cfg["couplings"],
             motifs=cfg["motifs"],
@@ -1340,7 +1342,9 @@ def tier_dataset(tier: int, config: Mapping[str, Any] | None = None, seed: int =
         - tier 1 (:func:`pair_instances`): ``pairs`` ([[Lorenz, Lorenz],
           [Rossler, Lorenz]]), ``couplings`` ([1, 3]), ``motifs`` ([]; chain,
           fork, collider), ``motif_system`` (Lorenz), ``mismatch`` (0.05),
-          ``normalise_nodes`` (true). Default: 4 instances.
+          ``normalise_nodes`` (true), ``logistic_map`` (false: also the
+          coupled logistic map of :func:`coupled_logistic_map`, first).
+          Default: 4 instances.
         - tier 2 (:func:`dag_instances`): ``n_graphs`` (3), ``n_nodes`` (5, or
           a list of sizes), ``mean_indegree`` (2), ``graph`` (er | gnr),
           ``variants`` ([default]; see :data:`VARIANTS`), ``coupling`` (1),

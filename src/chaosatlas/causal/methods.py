@@ -14,6 +14,9 @@ Methods
   equation are zero", with its p-value.
 - :func:`convergent_cross_mapping`: CCM skill (Sugihara et al. 2012) of
   predicting the cause from the effect's shadow manifold.
+- ``"pcmci"`` and ``"pcmciplus"`` (registry only): PCMCI / PCMCI+ with
+  ParCorr through tigramite, an optional GPL-3 extra that runs in its own
+  process; see :mod:`chaosatlas.causal.pcmci` (imported only when called).
 
 Diagonal (self-loops, scored apart from the headline): lagged correlation puts
 the same formula on it (the largest lag-1..tau_max autocorrelation magnitude),
@@ -25,7 +28,8 @@ Bad input (not 2-D, fewer than 2 nodes, NaN or infinite values, a constant
 node, too few time points for the method's settings) raises ``ValueError``
 naming the problem. :func:`run_method` wraps a method for a benchmark: it
 times it and records a numerical failure as ``status="failed"`` with the
-reason and an all-NaN score, never zeros.
+reason and an all-NaN score, never zeros; a method whose optional dependency
+is missing comes back as ``status="unavailable"`` (also all NaN).
 """
 
 from __future__ import annotations
@@ -45,7 +49,9 @@ __all__ = [
     "METHODS",
     "CCMResult",
     "GrangerResult",
+    "MethodFailed",
     "MethodOutcome",
+    "MethodUnavailable",
     "convergent_cross_mapping",
     "granger",
     "lagged_correlation",
@@ -762,10 +768,34 @@ def convergent_cross_mapping(
 # ----------------------------------------------------------------------------- runner
 
 
+class MethodUnavailable(RuntimeError):
+    """An optional dependency of the method is missing (:func:`run_method`: ``"unavailable"``)."""
+
+
+class MethodFailed(RuntimeError):
+    """The method failed outside the data (e.g. its worker process timed out or crashed)."""
+
+
+def _pcmci(X: np.ndarray, **kwargs: Any) -> Any:
+    """PCMCI via tigramite in a worker process (:func:`chaosatlas.causal.pcmci.pcmci`)."""
+    from chaosatlas.causal.pcmci import pcmci
+
+    return pcmci(X, variant="pcmci", **kwargs)
+
+
+def _pcmciplus(X: np.ndarray, **kwargs: Any) -> Any:
+    """PCMCI+ via tigramite in a worker process (:func:`chaosatlas.causal.pcmci.pcmci`)."""
+    from chaosatlas.causal.pcmci import pcmci
+
+    return pcmci(X, variant="pcmciplus", **kwargs)
+
+
 METHODS: dict[str, Callable[..., Any]] = {
     "lagged_correlation": lagged_correlation,
     "granger": granger,
     "ccm": convergent_cross_mapping,
+    "pcmci": _pcmci,
+    "pcmciplus": _pcmciplus,
 }
 """Registry name -> method; each returns a score array or a result with ``.score``."""
 
@@ -783,13 +813,15 @@ class MethodOutcome:
     runtime_s : float
         Wall-clock seconds of the method call (also for a failed run).
     status : str
-        ``"ok"`` or ``"failed"``.
+        ``"ok"``, ``"failed"`` or ``"unavailable"`` (an optional dependency,
+        such as tigramite for PCMCI, is not installed).
     reason : str
         Empty when ok; otherwise the exception type and message, or which
-        off-diagonal scores were not finite.
+        off-diagonal scores were not finite, or what is missing and how to
+        install it.
     pvalue : ndarray, shape (N, N), optional
-        p-values, for methods that give them (Granger); None otherwise or
-        when failed.
+        p-values, for methods that give them (Granger, PCMCI); None otherwise
+        or when failed or unavailable.
     """
 
     score: np.ndarray
@@ -816,8 +848,10 @@ def run_method(name: str, X: np.ndarray, **kwargs: Any) -> MethodOutcome:
     MethodOutcome
         ``status="failed"`` with the reason and an all-NaN ``(N, N)`` score
         when the method raises ``ValueError`` (bad or degenerate data,
-        including ``LinAlgError``) or ``ArithmeticError``, or returns
-        non-finite off-diagonal scores. A failure is never scored as zeros.
+        including ``LinAlgError``), ``ArithmeticError`` or
+        :class:`MethodFailed`, or returns non-finite off-diagonal scores;
+        ``status="unavailable"`` (all NaN, the message as reason) when it
+        raises :class:`MethodUnavailable`. A failure is never scored as zeros.
 
     Raises
     ------
@@ -836,18 +870,20 @@ def run_method(name: str, X: np.ndarray, **kwargs: Any) -> MethodOutcome:
         )
     n_nodes = arr.shape[1]
 
-    def failed(reason: str, runtime: float) -> MethodOutcome:
+    def failed(reason: str, runtime: float, status: str = "failed") -> MethodOutcome:
         return MethodOutcome(
             score=np.full((n_nodes, n_nodes), np.nan),
             runtime_s=runtime,
-            status="failed",
+            status=status,
             reason=reason,
         )
 
     start = time.perf_counter()
     try:
         out = METHODS[name](arr, **kwargs)
-    except (ValueError, ArithmeticError) as exc:
+    except MethodUnavailable as exc:
+        return failed(str(exc), time.perf_counter() - start, status="unavailable")
+    except (ValueError, ArithmeticError, MethodFailed) as exc:
         return failed(f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
     runtime = time.perf_counter() - start
     score = np.asarray(out if isinstance(out, np.ndarray) else out.score, dtype=np.float64)

@@ -22,6 +22,7 @@ Both AUROC and AUPRC are NaN when the off-diagonal truth is all 0 or all 1
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -300,3 +301,26 @@ def score_graph(
         out["f1_topk"] = f1(t, pred)
         out["shd_topk"] = float(shd(t, pred))
     return out
+
+
+def pooled_scores(truths: Sequence[Any], scores: Sequence[Any]) -> tuple[float, float]:
+    """AUROC and AUPRC over the off-diagonal edges of several graphs at once.
+
+    Parameters
+    ----------
+    truths, scores : sequences of (N_g, N_g) arrays
+        One truth and one score matrix per graph (sizes may differ).
+
+    Returns
+    -------
+    auroc, auprc : float
+        NaN when the pooled truth has no edges or no non-edges.
+    """
+    if len(truths) != len(scores):
+        raise ValueError(f"{len(truths)} truths but {len(scores)} score matrices")
+    if not truths:
+        return float("nan"), float("nan")
+    pairs = [_pair(t, s, "score", binary_other=False) for t, s in zip(truths, scores, strict=True)]
+    t = np.concatenate([off_diagonal(a) for a, _ in pairs])
+    s = np.concatenate([off_diagonal(b).astype(float) for _, b in pairs])
+    return _auroc_vec(t, s), _auprc_vec(t, s)
