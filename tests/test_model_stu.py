@@ -11,6 +11,8 @@ from chaosatlas.models.stu import (
     STULayer,
     causal_convolution,
     causal_convolution_direct,
+    causal_convolution_toeplitz,
+    causal_toeplitz,
     hankel_filters,
     hankel_matrix,
 )
@@ -52,9 +54,10 @@ def test_fft_convolution_equals_the_direct_causal_sum(length):
     u = torch.randn(2, length, 3, generator=g, dtype=torch.float64)
     _, phi = hankel_filters(length, min(4, length))
     filters = torch.from_numpy(phi)
-    torch.testing.assert_close(
-        causal_convolution(u, filters), causal_convolution_direct(u, filters), atol=1e-12, rtol=0
-    )
+    direct = causal_convolution_direct(u, filters)
+    torch.testing.assert_close(causal_convolution(u, filters), direct, atol=1e-12, rtol=0)
+    toeplitz = causal_toeplitz(filters)
+    torch.testing.assert_close(causal_convolution_toeplitz(u, toeplitz), direct, atol=1e-12, rtol=0)
 
 
 def test_fft_convolution_never_uses_future_inputs():
@@ -120,6 +123,19 @@ def test_spectral_term_is_the_papers_sum():
         got = layer.double()(u)
     # the filters are stored in float32
     torch.testing.assert_close(got, expected, atol=1e-6, rtol=0)
+
+
+def test_long_sequences_take_the_fft_path_with_the_same_result():
+    torch.manual_seed(0)
+    layer = STULayer(300, 4, 5).double()
+    assert layer.toeplitz is None  # beyond TOEPLITZ_MAX_LENGTH
+    with torch.no_grad():
+        layer.m_plus.normal_()
+        u = torch.randn(2, 300, 4, dtype=torch.float64)
+        short = STULayer(300, 4, 5).double()
+        short.load_state_dict(layer.state_dict())
+        short.toeplitz = causal_toeplitz(short.filters)
+        torch.testing.assert_close(layer(u), short(u), atol=1e-10, rtol=0)
 
 
 @pytest.mark.parametrize("length", [3, 4, 9, 32])

@@ -491,9 +491,9 @@ def _data_finite_where_ok(ds: xr.Dataset) -> bool:
 
 CAUSAL_DATA_SCHEMA = pxr.DatasetSchema(
     data_vars={
-        "x": pxr.DataVar(dtype=np.float32, dims=("instance", "time", "node"), nullable=True),
+        "x": pxr.DataVar(dtype=np.float32, dims=("instance", "step", "node"), nullable=True),
         "x_full": pxr.DataVar(
-            dtype=np.float32, dims=("instance", "time", "node", "dim"), nullable=True
+            dtype=np.float32, dims=("instance", "step", "node", "dim"), nullable=True
         ),
         "adj_summary": pxr.DataVar(dtype=np.int8, dims=("instance", "source", "target")),
         "adj_confounded": pxr.DataVar(dtype=np.int8, dims=("instance", "source", "target")),

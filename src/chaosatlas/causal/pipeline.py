@@ -115,7 +115,8 @@ def make_tier_data(
         )
     seed = tier_seed(int(config["seed"]), tier)
     started = time.perf_counter()
-    ds = tier_dataset(TIERS[tier], settings["tiers"][tier], seed=seed)
+    # samples are steps of dt (dt differs per instance): "step", not a CF time axis
+    ds = tier_dataset(TIERS[tier], settings["tiers"][tier], seed=seed).rename(time="step")
     status = ds["status"].values.astype(str)
     log.info(
         "causal data %s: %d instances in %.1f s (%s)",
@@ -153,7 +154,7 @@ def _describe_data(ds: xr.Dataset) -> None:
     for name, (long_name, units) in meta.items():
         if name in ds:
             ds[name].attrs.update(long_name=long_name, units=units)
-    for name in ("instance", "time", "node", "source", "target", "dim"):
+    for name in ("instance", "step", "node", "source", "target", "dim"):
         if name in ds.coords:
             ds[name].attrs.update(long_name=name, units="1")
     for name, long_name in {
@@ -429,6 +430,11 @@ def make_scores(
                 "graph",
                 np.array([str(tiers[t]["label"].values[k]) for t, k in graphs], dtype=object),
                 {"long_name": "graph description"},
+            ),
+            "group_name": (
+                "group",
+                np.array([f"{t}/{v}" for t, v in groups], dtype=object),
+                {"long_name": "summary group: tier/variant"},
             ),
             "group_tier": (
                 "group",

@@ -12,7 +12,9 @@ Choices and fixes:
 
 * the causal convolution uses an FFT of length ``>= 2L - 1`` (next power of
   two), zero-padded and cropped to ``L``; a length-``L`` FFT wraps around
-  and leaks future inputs into past outputs;
+  and leaks future inputs into past outputs. Up to ``L = 256`` the same sum
+  is computed as one product with the causal Toeplitz matrix of the filters,
+  which is faster on a CPU (both are tested against the term-by-term sum);
 * the filters are computed in float64 (``eigh``) and cast once; they are tied
   to the sequence length, which here is the context length, so they are
   built with the model and stored as buffers;
@@ -100,6 +102,29 @@ def causal_convolution(u: torch.Tensor, filters: torch.Tensor) -> torch.Tensor:
     return out[:, :length]
 
 
+#: longest sequence convolved by the Toeplitz product rather than the FFT
+TOEPLITZ_MAX_LENGTH = 256
+
+
+def causal_toeplitz(filters: torch.Tensor) -> torch.Tensor:
+    """``T[t, s, k] = filters[t - s, k]`` for ``s <= t``, else 0: ``(L, L, K)``."""
+    length = filters.shape[0]
+    lag = torch.arange(length)[:, None] - torch.arange(length)[None, :]
+    causal = (lag >= 0).to(filters.dtype)
+    return filters[lag.clamp(min=0)] * causal[..., None]
+
+
+def causal_convolution_toeplitz(u: torch.Tensor, toeplitz: torch.Tensor) -> torch.Tensor:
+    """The sum of :func:`causal_convolution` as one product with :func:`causal_toeplitz`.
+
+    ``O(L^2 K d)`` instead of ``O(L log L K d)``, but one dense product: on a
+    CPU it is several times faster than the FFT for contexts up to a few
+    hundred steps, where the FFT's cost is moving ``(batch, 2L, K, d)``
+    complex arrays through memory.
+    """
+    return torch.einsum("tsk,bsd->btkd", toeplitz.to(u.dtype), u)
+
+
 def causal_convolution_direct(u: torch.Tensor, filters: torch.Tensor) -> torch.Tensor:
     """The same sum as :func:`causal_convolution`, term by term (reference)."""
     batch, length, dim = u.shape
@@ -133,6 +158,10 @@ class STULayer(nn.Module):
         filters = np.concatenate([scaled, scaled * sign[:, None]], axis=1)
         #: (L, 2K): the sigma^(1/4)-scaled phi_k, then their alternating-sign twins
         self.register_buffer("filters", torch.from_numpy(filters).float())
+        if length <= TOEPLITZ_MAX_LENGTH:  # derived from the filters: not saved
+            self.register_buffer("toeplitz", causal_toeplitz(self.filters), persistent=False)
+        else:
+            self.toeplitz = None
         self.m_u = nn.Parameter(
             nn.init.trunc_normal_(torch.empty(N_DIRECT, d_model, d_model)) / math.sqrt(d_model)
         )
@@ -148,7 +177,10 @@ class STULayer(nn.Module):
         batch, length, dim = u.shape
         direct = sum(_delayed(u, i) @ self.m_u[i].T for i in range(N_DIRECT))
         # conv[t] = sum_{s>=0} phi(s + 1) u[t - s]: delayed by three it is U_{t-2}
-        features = causal_convolution(u, self.filters)  # (b, L, 2K, d)
+        if self.toeplitz is not None:
+            features = causal_convolution_toeplitz(u, self.toeplitz)  # (b, L, 2K, d)
+        else:
+            features = causal_convolution(u, self.filters)
         spectral = features.reshape(batch, length, -1) @ self._mixing()
         return direct + _delayed(spectral, N_DIRECT)
 
