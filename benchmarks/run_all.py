@@ -34,6 +34,7 @@ if __name__ == "__main__":
         "lyapunov_catalogue": run("bench_lyapunov_catalogue.py"),
         "diagnostics": run("bench_diagnostics.py"),
         "models": run("bench_models.py"),
+        "causal": run("bench_causal.py"),
     }
     (HERE / "results.json").write_text(json.dumps(results, indent=1))
     print(f"wrote {HERE / 'results.json'}")
