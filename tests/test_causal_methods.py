@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+from causal_data import var1_series
 from scipy import stats
 
 from chaosatlas.causal import (
@@ -43,10 +44,6 @@ def logistic_chain(n_nodes: int = 10, n: int = 1000, seed: int = 0) -> np.ndarra
     return out
 
 
-# VAR(1): x(t) = W^T x(t-1) + noise, W[source, target]; self-loops 0.5 on the diagonal
-VAR_EDGES = [(0, 1, 0.4), (1, 2, 0.4), (3, 2, -0.4), (2, 4, 0.4), (4, 3, 0.3)]
-
-
 @pytest.fixture(scope="module")
 def logistic() -> np.ndarray:
     return coupled_logistic()
@@ -54,16 +51,7 @@ def logistic() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def var1() -> tuple[np.ndarray, np.ndarray]:
-    W = 0.5 * np.eye(5)
-    truth = np.zeros((5, 5), dtype=int)
-    for i, j, c in VAR_EDGES:
-        W[i, j] = c
-        truth[i, j] = 1
-    rng = np.random.default_rng(42)
-    X = np.zeros((2100, 5))
-    for t in range(1, 2100):
-        X[t] = X[t - 1] @ W + rng.standard_normal(5)
-    return X[100:], truth
+    return var1_series(2000)
 
 
 # ----------------------------------------------------------------------------- logistic pair

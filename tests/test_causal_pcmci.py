@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+from causal_data import var1_series
 
 import chaosatlas.causal.pcmci as pcmci_mod
 from chaosatlas.causal import METHODS, auprc, auroc, run_method
@@ -27,22 +28,10 @@ from chaosatlas.causal.pcmci import (
 AVAILABLE, WHY = pcmci_available()
 needs_tigramite = pytest.mark.skipif(not AVAILABLE, reason=WHY)
 
-# VAR(1): x(t) = W^T x(t-1) + noise, W[source, target]; self-loops 0.5 on the diagonal
-VAR_EDGES = [(0, 1, 0.4), (1, 2, 0.4), (3, 2, -0.4), (2, 4, 0.4), (4, 3, 0.3)]
-
 
 @pytest.fixture(scope="module")
 def var1() -> tuple[np.ndarray, np.ndarray]:
-    W = 0.5 * np.eye(5)
-    truth = np.zeros((5, 5), dtype=int)
-    for i, j, c in VAR_EDGES:
-        W[i, j] = c
-        truth[i, j] = 1
-    rng = np.random.default_rng(42)
-    X = np.zeros((1100, 5))
-    for t in range(1, 1100):
-        X[t] = X[t - 1] @ W + rng.standard_normal(5)
-    return X[100:], truth
+    return var1_series(1000)
 
 
 @pytest.fixture(scope="module")
