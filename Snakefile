@@ -18,7 +18,7 @@ include: "rules/common.smk"
 include: "rules/catalogue.smk"
 include: "rules/integrate.smk"
 include: "rules/diagnostics.smk"
-include: "rules/forecast.smk"
+include: "rules/train.smk"
 include: "rules/causal.smk"
 
 
