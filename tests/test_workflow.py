@@ -289,3 +289,18 @@ def test_causal_products(two_runs):
                 sc.drop_vars(["runtime_s", "runtime_mean"]).drop_attrs(),
                 other.drop_vars(["runtime_s", "runtime_mean"]).drop_attrs(),
             )
+
+
+def test_neural_training_jobs_ask_for_a_gpu_and_baselines_do_not(tmp_path):
+    # a dry run prints each job's resources; a cluster profile routes gpu=1 jobs
+    proc = run_workflow(tmp_path, "--dry-run", "--forceall")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = {}
+    for block in proc.stdout.split("rule train:")[1:]:
+        lines = block.splitlines()
+        wildcards = next(x for x in lines if "wildcards:" in x)
+        resources = next(x for x in lines if "resources:" in x)
+        model = wildcards.split("model=")[1].split(",")[0].strip()
+        jobs[model] = "gpu=1" in resources
+    assert jobs["koopa"] and jobs["deepedm"] and jobs["stu"], jobs
+    assert not any(jobs[m] for m in ("persistence", "climatology", "linear", "nvar", "esn"))
