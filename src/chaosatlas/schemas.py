@@ -518,15 +518,12 @@ CAUSAL_DATA_SCHEMA = pxr.DatasetSchema(
 def _predictions_consistent(ds: xr.Dataset) -> bool:
     status = np.asarray(ds["status"].values).astype(str)
     score = np.asarray(ds["score"].values)
-    for k, st in enumerate(status):
-        s = score[k]
-        finite = np.isfinite(s)
-        if st == "ok":
-            n = int(finite.any(axis=1).sum()) or int(finite.any(axis=0).sum())
-            inner = s[:n, :n][~np.eye(n, dtype=bool)]
-            if n < 2 or not np.isfinite(inner).all():
+    for k, n in enumerate(np.asarray(ds["n_nodes"].values, dtype=int)):
+        if status[k] == "ok":
+            inner = score[k, :n, :n][~np.eye(n, dtype=bool)]
+            if not np.isfinite(inner).all():
                 return False
-        elif finite.any():  # a failed or skipped run never carries scores (no zeros)
+        elif np.isfinite(score[k]).any():  # a run that is not ok never carries scores
             return False
     return True
 
@@ -540,6 +537,7 @@ CAUSAL_PREDICTIONS_SCHEMA = pxr.DatasetSchema(
             dtype=np.float64, dims=("instance", "source", "target"), nullable=True
         ),
         "runtime_s": pxr.DataVar(dtype=np.float64, dims=("instance",), nullable=True),
+        "n_nodes": pxr.DataVar(dtype=np.int64, dims=("instance",), checks=[pxr.Check.ge(2)]),
         "status": pxr.DataVar(
             dims=("instance",), checks=[_string, _strings_in(CAUSAL_METHOD_STATUSES)]
         ),

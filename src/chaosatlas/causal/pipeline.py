@@ -22,7 +22,6 @@ import os
 import time
 import zlib
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,8 +35,6 @@ log = logging.getLogger("chaosatlas")
 
 #: config tier name -> generator tier
 TIERS: dict[str, int] = {"pairs": 1, "dags": 2, "lorenz96": 3}
-#: method statuses in the predictions and scores
-METHOD_STATUSES = ("ok", "failed", "unavailable", "skipped")
 #: data statuses whose instances are scored in the headline
 HEADLINE_STATUS = "ok"
 #: per-graph scores (name -> long name)
@@ -234,6 +231,11 @@ def make_predictions(
                 "instance",
                 runtime,
                 {"long_name": "method wall-clock time", "units": "s"},
+            ),
+            "n_nodes": (
+                "instance",
+                np.asarray(ds["n_nodes"].values, dtype=np.int64),
+                {"long_name": "observed nodes of the instance", "units": "1"},
             ),
             "status": ("instance", status, {"long_name": "method status"}),
             "reason": ("instance", reason, {"long_name": "why a method run is not ok"}),
@@ -464,7 +466,3 @@ def make_scores(
                      summary["auprc_mean"][i, j], summary["null_auprc_mean"][i, j],
                      n_graphs[i, j])  # fmt: skip
     return out
-
-
-def prediction_path(method: str, tier: str) -> str:
-    return str(Path("results", "causal", "predictions", method, f"{tier}.nc"))
