@@ -22,10 +22,13 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --report results/report.html
 
 # pytest exits 5 when it collects no tests: make treats that as a failure too.
+# One file per worker (a module's end-to-end run is set up once), the two
+# end-to-end files first (tests/conftest.py), so they run side by side.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto tests
+	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder tests
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[bench]"

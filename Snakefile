@@ -1,6 +1,7 @@
 """chaosatlas: catalogue -> trajectories and diagnostics -> forecast leaderboard, causal benchmarks.
 
-Run `snakemake --cores all`; the default profile is workflow/profiles/default.
+Run `snakemake --cores all`, then `snakemake --report results/report.html`;
+the default profile is workflow/profiles/default.
 """
 
 from snakemake.utils import min_version, validate
@@ -14,12 +15,16 @@ configfile: "config/config.yaml"
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/catalogue.smk"
 include: "rules/integrate.smk"
 include: "rules/diagnostics.smk"
 include: "rules/train.smk"
 include: "rules/causal.smk"
+include: "rules/report.smk"
 
 
 rule all:
@@ -31,3 +36,4 @@ rule all:
         "results/diagnostics/entropy.nc",
         "results/metrics/forecast.nc",
         causal_products(),
+        report_products(),

@@ -37,3 +37,29 @@ def causal_products():
     if CAUSAL["tiers"] and CAUSAL["methods"]:
         return ["results/causal/scores.nc"]
     return []
+
+
+from chaosatlas.report.build import featured_systems
+
+FEATURED = featured_systems(config)
+
+
+def report_products():
+    """Every table and figure of the report (results/report/)."""
+    out = [
+        "results/report/catalogue.html",
+        "results/report/attractors.png",
+        "results/report/invariants.html",
+        "results/report/invariants.png",
+    ]
+    out += expand("results/report/attractor_{system}.png", system=FEATURED)
+    if FORECAST.models and FORECAST.systems:
+        out += [
+            "results/report/leaderboard.html",
+            "results/report/rollouts.png",
+            "results/report/long_term.png",
+            "results/report/leaderboard_summary.html",
+        ]
+    if causal_products():
+        out.append("results/report/causal_curves.png")
+    return out

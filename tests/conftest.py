@@ -9,6 +9,16 @@ import pytest
 from chaosatlas import catalogue
 
 
+# The end-to-end modules take minutes each: collected first, so that under
+# `make test` (-n auto --dist loadfile --no-loadscope-reorder) each starts on its
+# own worker at once and the short tests fill in around them.
+SLOW_FIRST = ("test_slurm.py", "test_workflow.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.path.name not in SLOW_FIRST)  # stable: order kept
+
+
 @pytest.fixture
 def load_yaml():
     """Load catalogue YAML text (dedented) into a dict name -> System."""

@@ -12,6 +12,9 @@ from chaosatlas.causal import (
     auroc,
     f1,
     off_diagonal,
+    pooled_scores,
+    precision_recall_curve,
+    roc_curve,
     score_graph,
     shd,
     threshold,
@@ -220,3 +223,43 @@ def test_bad_inputs():
         auprc(TRUTH3, np.zeros((4, 4)))
     with pytest.raises(ValueError, match="binary"):
         shd(TRUTH3, SCORE3)
+
+
+def test_roc_curve_by_hand_and_area_is_auroc():
+    # thresholds 0.9 0.8 0.4(tie: one TP, one FP) 0.2 0.1; 2 positives, 4 negatives
+    fpr, tpr = roc_curve([TRUTH3], [SCORE3])
+    np.testing.assert_allclose(fpr, [0, 0, 0.25, 0.5, 0.75, 1.0])
+    np.testing.assert_allclose(tpr, [0, 0.5, 0.5, 1.0, 1.0, 1.0])
+    # the tie is one diagonal segment: the trapezoid area is the Mann-Whitney AUROC
+    assert np.trapezoid(tpr, fpr) == pytest.approx(auroc(TRUTH3, SCORE3))
+    rng = np.random.default_rng(3)
+    truths = [(rng.random((n, n)) < 0.3).astype(int) for n in (4, 6, 5)]
+    scores = [np.round(rng.random(t.shape), 1) for t in truths]  # many ties
+    fpr, tpr = roc_curve(truths, scores)
+    assert np.all(np.diff(fpr) >= 0) and np.all(np.diff(tpr) >= 0)
+    assert (fpr[-1], tpr[-1]) == (1.0, 1.0)
+    assert np.trapezoid(tpr, fpr) == pytest.approx(pooled_scores(truths, scores)[0])
+
+
+def test_precision_recall_curve_sums_to_average_precision():
+    recall, precision = precision_recall_curve([TRUTH3], [SCORE3])
+    np.testing.assert_allclose(recall, [0.5, 0.5, 1.0, 1.0, 1.0])
+    np.testing.assert_allclose(precision, [1.0, 0.5, 2 / 4, 2 / 5, 2 / 6])
+    ap = np.sum(np.diff(recall, prepend=0.0) * precision)
+    assert ap == pytest.approx(brute_average_precision(TRUTH3, SCORE3))
+    rng = np.random.default_rng(4)
+    truths = [(rng.random((n, n)) < 0.4).astype(int) for n in (3, 7)]
+    scores = [rng.random(t.shape) for t in truths]
+    recall, precision = precision_recall_curve(truths, scores)
+    ap = np.sum(np.diff(recall, prepend=0.0) * precision)
+    assert ap == pytest.approx(pooled_scores(truths, scores)[1])
+
+
+def test_curves_are_empty_when_undefined():
+    for curve in (roc_curve, precision_recall_curve):
+        a, b = curve([np.zeros((3, 3), int)], [SCORE3])
+        assert a.size == b.size == 0
+        a, b = curve([TRUTH3], [np.full((3, 3), np.nan)])
+        assert a.size == b.size == 0
+    with pytest.raises(ValueError, match="2 truths but 1"):
+        roc_curve([TRUTH3, TRUTH3], [SCORE3])

@@ -231,9 +231,18 @@ def test_open_over_http(server, results):
     assert list(tree.children) == ["Lorenz"]
 
 
-def test_plain_xarray_over_http(server):
-    # Plain xarray reads a NetCDF URL once its bytes are in memory (h5netcdf engine)
-    data = urllib.request.urlopen(f"{server}/catalogue.nc", timeout=30).read()
-    ds = xr.open_dataset(io.BytesIO(data), engine="h5netcdf")
+def test_plain_xarray_over_http(server, results):
+    # what someone without chaosatlas does: xarray + fsspec's HTTP file system
+    ds = xr.open_dataset(f"{server}/catalogue.nc", engine="h5netcdf")
     validate_catalogue(ds.load())
     assert ds.sel(system="Lorenz").kind.item() == "flow"
+    with xr.open_dataset(results / "catalogue.nc") as local:
+        xr.testing.assert_identical(local.load().drop_encoding(), ds.drop_encoding())
+    remote = xr.open_zarr(f"{server}/trajectories/train.zarr", group="Lorenz", consolidated=False)
+    local_z = xr.open_zarr(results / "trajectories/train.zarr", group="Lorenz", consolidated=False)
+    np.testing.assert_array_equal(remote.x.values, local_z.x.values)
+    assert remote.attrs["system"] == "Lorenz" and remote.x.dims == ("trajectory", "time", "variable")
+    # the bytes in memory work too (no fsspec at all)
+    data = urllib.request.urlopen(f"{server}/metrics/forecast.nc", timeout=30).read()
+    with xr.open_dataset(io.BytesIO(data), engine="h5netcdf") as fc:
+        assert "vpt" in fc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -304,3 +305,79 @@ def test_neural_training_jobs_ask_for_a_gpu_and_baselines_do_not(tmp_path):
         jobs[model] = "gpu=1" in resources
     assert jobs["koopa"] and jobs["deepedm"] and jobs["stu"], jobs
     assert not any(jobs[m] for m in ("persistence", "climatology", "linear", "nvar", "esn"))
+
+
+REPORT_ITEMS = (
+    "catalogue.html", "attractors.png", "attractor_Lorenz.png", "attractor_Henon.png",
+    "invariants.html", "invariants.png", "leaderboard.html", "leaderboard_summary.html",
+    "rollouts.png", "long_term.png", "causal_curves.png",
+)  # fmt: skip
+
+
+def test_report_items_are_written_and_reproducible(two_runs):
+    a, b = (r / "results" / "report" for r in two_runs)
+    assert sorted(p.name for p in a.iterdir()) == sorted(REPORT_ITEMS)
+    for name in REPORT_ITEMS:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    text = (a / "catalogue.html").read_text()
+    for system in ("Lorenz", "Henon", "ScrollDelay"):
+        assert f"<b>{system}</b>" in text
+    leaderboard = (a / "leaderboard.html").read_text()
+    for model in ("persistence", "climatology", "linear", "nvar", "esn", "koopa", "deepedm", "stu"):
+        assert f"<b>{model}</b>" in leaderboard
+
+
+def _chromium() -> str:
+    """The Chromium binary; installs Debian's `chromium` when root and apt-get are there."""
+    for name in ("chromium", "chromium-browser"):
+        if shutil.which(name):
+            return shutil.which(name)
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.skip("no chromium, and installing it needs root and apt-get")
+    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(install, capture_output=True, env=env, timeout=600).returncode != 0:
+        subprocess.run(["apt-get", "update"], capture_output=True, env=env, timeout=600)
+        proc = subprocess.run(install, capture_output=True, text=True, env=env, timeout=600)
+        assert proc.returncode == 0, f"apt-get install chromium failed:\n{proc.stderr[-2000:]}"
+    return shutil.which("chromium")
+
+
+# offline-safe flags; the virtual-time budget lets the report's scripts render
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+    "--disable-background-networking", "--hide-scrollbars", "--virtual-time-budget=15000",
+)  # fmt: skip
+
+
+def test_report_opens_in_headless_chromium(two_runs, tmp_path):
+    from PIL import Image
+
+    workdir = two_runs[0]
+    proc = run_workflow(workdir, "--report", "results/report.html")
+    report = workdir / "results" / "report.html"
+    assert proc.returncode == 0 and report.is_file(), proc.stderr[-3000:]
+    chromium = _chromium()
+    shot = tmp_path / "report.png"
+    proc = subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, "--window-size=1400,1400", f"--screenshot={shot}",
+         report.as_uri()],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert shot.is_file(), proc.stderr[-3000:]
+    image = np.asarray(Image.open(shot).convert("L"), dtype=np.float64)
+    assert image.shape == (1400, 1400)
+    # not blank: many grey levels, and text (dark pixels) on a light page
+    assert image.std() > 20, image.std()
+    assert len(np.unique(image)) > 50
+    assert (image < 100).mean() > 0.005
+    dom = subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, "--dump-dom", report.as_uri()],
+        capture_output=True, text=True, timeout=300,
+    ).stdout  # fmt: skip
+    # the leaderboard table, rendered by the report's scripts into the front page
+    # (in the file it is only an escaped string inside a script)
+    assert 'id=\\"leaderboard\\"' in report.read_text() and 'id="leaderboard"' not in report.read_text()
+    rendered = re.sub(r"<script.*?</script>", "", dom, flags=re.S)
+    assert '<table class="chaosatlas" id="leaderboard">' in rendered, rendered[:2000]
+    assert "<b>nvar</b>" in dom and "Forecast leaderboard" in dom

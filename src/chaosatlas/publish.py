@@ -11,8 +11,11 @@ not part of the store and are left out.
 
 Over HTTP, :func:`open` reads a NetCDF file by downloading it into memory; a
 Zarr store is downloaded file by file (the list comes from the ``index.json``
-found in a parent URL) into a temporary folder and loaded into memory, since
-fsspec's HTTP file system needs ``aiohttp``, which is not a dependency.
+found in a parent URL) into a temporary folder and loaded into memory: that
+needs no directory listing from the server, which static hosts do not give.
+Plain ``xarray.open_zarr(url)`` and ``xarray.open_dataset(url,
+engine="h5netcdf")`` work as well (fsspec's HTTP file system; ``aiohttp`` is a
+dependency for it), where the server lists directories.
 """
 
 from __future__ import annotations

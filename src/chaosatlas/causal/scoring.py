@@ -33,6 +33,8 @@ __all__ = [
     "auroc",
     "f1",
     "off_diagonal",
+    "precision_recall_curve",
+    "roc_curve",
     "score_graph",
     "shd",
     "threshold",
@@ -89,20 +91,80 @@ def _auroc_vec(t: np.ndarray, s: np.ndarray) -> float:
     return float(u / (n_pos * n_neg))
 
 
-def _auprc_vec(t: np.ndarray, s: np.ndarray) -> float:
-    n_pos = int(t.sum())
-    if n_pos == 0 or n_pos == t.size or np.isnan(s).any():
-        return float("nan")
+def _threshold_points(t: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """True and false positives at each distinct score threshold, highest first."""
     order = np.argsort(-s, kind="stable")
     s_sorted = s[order]
     tps = np.cumsum(t[order])
     fps = np.cumsum(~t[order])
     # last index of each run of equal scores: one point per distinct threshold
     ends = np.r_[np.flatnonzero(s_sorted[1:] != s_sorted[:-1]), s.size - 1]
-    tp, fp = tps[ends], fps[ends]
+    return tps[ends], fps[ends]
+
+
+def _auprc_vec(t: np.ndarray, s: np.ndarray) -> float:
+    n_pos = int(t.sum())
+    if n_pos == 0 or n_pos == t.size or np.isnan(s).any():
+        return float("nan")
+    tp, fp = _threshold_points(t, s)
     precision = tp / (tp + fp)
     recall = tp / n_pos
     return float(np.sum(np.diff(recall, prepend=0.0) * precision))
+
+
+def _pooled_vectors(truths: Sequence[Any], scores: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    if len(truths) != len(scores):
+        raise ValueError(f"{len(truths)} truths but {len(scores)} score matrices")
+    pairs = [_pair(t, s, "score", binary_other=False) for t, s in zip(truths, scores, strict=True)]
+    if not pairs:
+        return np.zeros(0, dtype=bool), np.zeros(0)
+    t = np.concatenate([off_diagonal(a) for a, _ in pairs])
+    s = np.concatenate([off_diagonal(b).astype(np.float64) for _, b in pairs])
+    return t, s
+
+
+def roc_curve(truths: Sequence[Any], scores: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """ROC curve over the off-diagonal edges of one or more graphs.
+
+    Parameters
+    ----------
+    truths, scores : sequences of (N_g, N_g) arrays
+        One binary truth and one score matrix per graph (sizes may differ).
+
+    Returns
+    -------
+    fpr, tpr : ndarray
+        From (0, 0) to (1, 1), one point per distinct score threshold; tied
+        scores make one diagonal segment, so the trapezoidal area equals
+        :func:`auroc` of the pooled edges. Empty when the curve is undefined
+        (no edges, no non-edges, or a NaN score).
+    """
+    t, s = _pooled_vectors(truths, scores)
+    n_pos = int(t.sum())
+    if n_pos == 0 or n_pos == t.size or np.isnan(s).any():
+        return np.zeros(0), np.zeros(0)
+    tp, fp = _threshold_points(t, s)
+    return np.r_[0.0, fp / (t.size - n_pos)], np.r_[0.0, tp / n_pos]
+
+
+def precision_recall_curve(
+    truths: Sequence[Any], scores: Sequence[Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Precision-recall points over the off-diagonal edges of one or more graphs.
+
+    Returns
+    -------
+    recall, precision : ndarray
+        One point per distinct score threshold, highest threshold first, so
+        ``sum(diff(recall, prepend=0) * precision)`` is :func:`auprc` of the
+        pooled edges (a step curve, no interpolation). Empty when undefined.
+    """
+    t, s = _pooled_vectors(truths, scores)
+    n_pos = int(t.sum())
+    if n_pos == 0 or n_pos == t.size or np.isnan(s).any():
+        return np.zeros(0), np.zeros(0)
+    tp, fp = _threshold_points(t, s)
+    return tp / n_pos, tp / (tp + fp)
 
 
 def auroc(truth: Any, score: Any) -> float:
@@ -316,11 +378,5 @@ def pooled_scores(truths: Sequence[Any], scores: Sequence[Any]) -> tuple[float, 
     auroc, auprc : float
         NaN when the pooled truth has no edges or no non-edges.
     """
-    if len(truths) != len(scores):
-        raise ValueError(f"{len(truths)} truths but {len(scores)} score matrices")
-    if not truths:
-        return float("nan"), float("nan")
-    pairs = [_pair(t, s, "score", binary_other=False) for t, s in zip(truths, scores, strict=True)]
-    t = np.concatenate([off_diagonal(a) for a, _ in pairs])
-    s = np.concatenate([off_diagonal(b).astype(float) for _, b in pairs])
+    t, s = _pooled_vectors(truths, scores)
     return _auroc_vec(t, s), _auprc_vec(t, s)

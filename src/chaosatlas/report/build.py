@@ -1,0 +1,259 @@
+"""Report items from the products: one function per report rule (paths in, files out).
+
+Each function reads finished products, writes its HTML table or PNG figure to
+a temporary sibling and moves it into place, so a killed job leaves nothing
+that looks finished.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..products import temporary_sibling
+from . import figures, tables
+
+__all__ = [
+    "featured_systems",
+    "report_attractor",
+    "report_attractor_grid",
+    "report_catalogue",
+    "report_causal",
+    "report_forecast",
+    "report_invariants",
+]
+
+
+def _install(path: str | os.PathLike[str], write) -> None:
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_sibling(final)
+    tmp = tmp.with_name(tmp.name + final.suffix)  # matplotlib picks the format by suffix
+    try:
+        write(tmp)
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_text(path: str | os.PathLike[str], text: str) -> None:
+    _install(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def featured_systems(config: Mapping[str, Any]) -> list[str]:
+    """Systems drawn large in the report: the forecast systems that are also catalogued."""
+    systems = list(config.get("systems") or [])
+    featured = list(config.get("forecast", {}).get("systems") or [])
+    return [s for s in featured if not systems or s in systems]
+
+
+def report_catalogue(catalogue: str | os.PathLike[str], output: str | os.PathLike[str]) -> None:
+    """``catalogue.nc`` as a searchable HTML table."""
+    with xr.open_dataset(catalogue, engine="netcdf4") as ds:
+        fragment = tables.catalogue_table(ds.load())
+    _write_text(output, tables.page("chaosatlas catalogue", fragment))
+
+
+def _trajectory(store: str | os.PathLike[str], system: str, n_points: int = 4096) -> tuple:
+    """First successful trajectory of a system, its kind and the delay for 1-D projections."""
+    with xr.open_zarr(store, group=system, consolidated=False) as ds:
+        ok = np.flatnonzero(ds["status"].values == 0)
+        if ok.size == 0:
+            raise ValueError(f"{store}: no successful trajectory for {system}")
+        x = ds["x"].isel(trajectory=int(ok[0])).values[:n_points].astype(np.float64)
+        kind = str(ds.attrs.get("kind", "flow"))
+        variables = [str(v) for v in ds["variable"].values]
+        dt = float(ds.attrs.get("dt", 1.0))
+        period = float(ds.attrs.get("period", math.nan))
+    # one variable (a delay equation, the logistic map): a quarter period of delay
+    lag = 1 if kind == "map" or not np.isfinite(period) else max(1, round(period / (4 * dt)))
+    return x, kind, lag, variables
+
+
+def _store_systems(store: str | os.PathLike[str]) -> list[str]:
+    import zarr
+
+    root = zarr.open_group(store, mode="r")
+    listed = root.attrs.get("systems")
+    systems = json.loads(listed) if isinstance(listed, str) else list(listed or [])
+    return [str(s) for s in systems]
+
+
+def report_attractor_grid(store: str | os.PathLike[str], output: str | os.PathLike[str]) -> None:
+    """A grid of small projections, one per system in a trajectory store."""
+    trajectories = {}
+    for system in _store_systems(store):
+        try:
+            x, kind, lag, _ = _trajectory(store, system, n_points=2048)
+        except ValueError:
+            continue  # its failure is recorded in the store and the catalogue
+        trajectories[system] = (x, kind, lag)
+    _install(output, lambda tmp: figures.attractor_grid(trajectories, tmp))
+
+
+def report_attractor(
+    store: str | os.PathLike[str], system: str, output: str | os.PathLike[str]
+) -> None:
+    """A larger figure of one system's attractor (pairs of its first three variables)."""
+    x, kind, lag, variables = _trajectory(store, system, n_points=8192)
+    _install(output, lambda tmp: figures.attractor_figure(system, x, kind, variables, tmp, lag))
+
+
+def _reference_values(text: str) -> dict[str, float]:
+    try:
+        ref = json.loads(text or "{}")
+    except ValueError:
+        ref = {}
+    get = tables._reference_value
+    l1 = get(ref, "lyapunov_spectrum")
+    return {
+        "λ1": l1 if math.isfinite(l1) else get(ref, "max_lyapunov"),
+        "Kaplan-Yorke dimension": get(ref, "kaplan_yorke_dimension"),
+        "correlation dimension": get(ref, "correlation_dimension"),
+    }
+
+
+def report_invariants(
+    invariants: str | os.PathLike[str],
+    table: str | os.PathLike[str],
+    figure: str | os.PathLike[str],
+) -> None:
+    """Invariants against the literature: an HTML table and a computed-vs-literature figure."""
+    with xr.open_dataset(invariants, engine="netcdf4") as src:
+        ds = src.load()
+    _write_text(table, tables.page("chaosatlas invariants", tables.invariants_table(ds)))
+    names = [str(n) for n in ds["system_name"].values]
+    refs = [_reference_values(str(r)) for r in ds["reference"].values]
+    checks = [tables._disagreeing(str(c)) for c in ds["reference_check"].values]
+    computed = {
+        "λ1": ds["lyapunov_exponent"].values[:, 0].astype(float),
+        "Kaplan-Yorke dimension": ds["kaplan_yorke_dimension"].values.astype(float),
+        "correlation dimension": ds["correlation_dimension"].values.astype(float),
+    }
+    check_name = {"λ1": "lambda_1"}
+    literature = {k: np.array([r[k] for r in refs]) for k in computed}
+    disagrees = {k: np.array([check_name.get(k, k) in c for c in checks]) for k in computed}
+    _install(figure, lambda tmp: figures.invariants_figure(names, computed, literature,
+                                                           disagrees, tmp))  # fmt: skip
+
+
+def report_forecast(
+    config: Mapping[str, Any],
+    forecast: str | os.PathLike[str],
+    checkpoints: Sequence[str | os.PathLike[str]],
+    test_store: str | os.PathLike[str],
+    leaderboard: str | os.PathLike[str],
+    rollouts: str | os.PathLike[str],
+    long_term: str | os.PathLike[str],
+    summary: str | os.PathLike[str] | None = None,
+) -> None:
+    """The leaderboard table, example rollouts against the truth, long-term statistics.
+
+    ``summary``: the compact leaderboard embedded in the report's front page.
+
+    Rollouts: every model forecasts freely from the first test window of each
+    system for ``4 * horizon`` steps (first variable, system units); time is
+    in Lyapunov times where the system has a positive exponent.
+    """
+    from ..forecast import ForecastSettings, load_split
+    from ..models import Forecaster
+
+    with xr.open_dataset(forecast, engine="netcdf4") as src:
+        ds = src.load()
+    _write_text(leaderboard, tables.leaderboard_table(ds))
+    if summary is not None:
+        _write_text(summary, tables.leaderboard_table(ds, compact=True))
+    settings = ForecastSettings.from_config(config)
+    models = [str(m) for m in ds["model_name"].values]
+    systems = [str(s) for s in ds["system_name"].values]
+    by_pair = {(Path(c).parent.parent.name, Path(c).parent.name): c for c in checkpoints}
+    lam = np.nanmax(ds["system_lambda1"].values.astype(float), axis=0, initial=-np.inf)
+    roll: dict[str, dict[str, np.ndarray]] = {}
+    truth: dict[str, np.ndarray] = {}
+    time: dict[str, np.ndarray] = {}
+    L = settings.context
+    for j, system in enumerate(systems):
+        test, attrs = load_split(test_store, system)
+        steps = min(4 * settings.horizon, test.shape[1] - L)
+        first = test[0]
+        truth[system] = first[L : L + steps, 0]
+        dt = float(attrs.get("dt", 1.0))
+        scale = lam[j] if np.isfinite(lam[j]) and lam[j] > 0 else 1.0
+        time[system] = np.arange(1, steps + 1) * dt * scale
+        roll[system] = {}
+        for model in models:
+            path = by_pair.get((model, system))
+            if path is None:
+                continue
+            f = Forecaster.load(path)
+            mean = np.asarray(f.report["standardise_mean"])
+            std = np.asarray(f.report["standardise_std"])
+            z = f.rollout(((first[:L] - mean) / std)[None], steps)[0]
+            roll[system][model] = z[:, 0] * std[0] + mean[0]
+    _install(rollouts, lambda tmp: figures.rollout_figure(roll, truth, time, tmp))
+    _install(
+        long_term,
+        lambda tmp: figures.long_term_figure(
+            models, systems, {k: ds[k].values for k in ("d_stsp", "d_h")},
+            ds["rollout_lambda1"].values.astype(float), ds["system_lambda1"].values.astype(float),
+            ds["smape_by_step"].values.astype(float), tmp,
+        ),
+    )  # fmt: skip
+
+
+def report_causal(
+    config: Mapping[str, Any],
+    data: Sequence[str | os.PathLike[str]],
+    predictions: Sequence[str | os.PathLike[str]],
+    output: str | os.PathLike[str],
+) -> None:
+    """ROC and precision-recall curves per tier and method, pooled over headline graphs.
+
+    A graph enters a tier's curve when its simulation is ``ok`` and its truth
+    has edges and non-edges (the headline set of ``scores.nc``), and the
+    method's run on it is ``ok``.
+    """
+    from ..causal.pipeline import HEADLINE_STATUS, causal_settings
+    from ..causal.scoring import off_diagonal, precision_recall_curve, roc_curve
+
+    settings = causal_settings(config)
+    truths: dict[str, list[tuple[int, np.ndarray]]] = {}
+    for path in data:
+        with xr.open_dataset(path, engine="netcdf4") as src:
+            tier = str(src.attrs["tier"])
+            ds = src[["adj_summary", "n_nodes", "status"]].load()
+        graphs = []
+        for k in range(ds.sizes["instance"]):
+            n = int(ds["n_nodes"].values[k])
+            t = np.asarray(ds["adj_summary"].values[k, :n, :n], dtype=np.int8)
+            off = off_diagonal(t)
+            if str(ds["status"].values[k]) == HEADLINE_STATUS and 0 < off.sum() < off.size:
+                graphs.append((k, t))
+        truths[tier] = graphs
+    preds = {}
+    for path in predictions:
+        with xr.open_dataset(path, engine="netcdf4") as src:
+            preds[(str(src.attrs["method"]), str(src.attrs["tier"]))] = src.load()
+    curves: dict[str, dict[str, tuple]] = {}
+    for tier, graphs in truths.items():
+        curves[tier] = {}
+        for method in settings["methods"]:
+            pred = preds.get((method, tier))
+            ts, ss = [], []
+            for k, t in graphs:
+                if pred is None or str(pred["status"].values[k]) != "ok":
+                    continue
+                n = t.shape[0]
+                ts.append(t)
+                ss.append(np.asarray(pred["score"].values[k, :n, :n], dtype=float))
+            fpr, tpr = roc_curve(ts, ss)
+            recall, precision = precision_recall_curve(ts, ss)
+            curves[tier][method] = (fpr, tpr, recall, precision)
+    _install(output, lambda tmp: figures.causal_curves_figure(curves, tmp))

@@ -1,0 +1,268 @@
+"""HTML tables for the Snakemake report: self-contained, no network, no templates.
+
+Each function takes an opened product (an ``xarray.Dataset``) and returns an
+HTML fragment (a ``<style>`` block and a ``<table>``); :func:`page` wraps a
+fragment into a complete document. The same fragment is embedded in the
+report's front page (the leaderboard) and shown as a report item.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["catalogue_table", "invariants_table", "leaderboard_table", "page"]
+
+STYLE = """<style>
+table.chaosatlas {border-collapse: collapse; font: 13px/1.35 sans-serif; margin: 0.5em 0;}
+table.chaosatlas th, table.chaosatlas td {border: 1px solid #ccc; padding: 3px 6px;
+  vertical-align: top; text-align: left;}
+table.chaosatlas th {background: #eef1f5; position: sticky; top: 0;}
+table.chaosatlas td.num {text-align: right; font-variant-numeric: tabular-nums;}
+table.chaosatlas tr.disagree td {background: #fde2e1;}
+table.chaosatlas td.disagree {background: #f8b4b0; font-weight: bold;}
+table.chaosatlas tr.failed td {color: #999;}
+table.chaosatlas td.best {font-weight: bold; background: #e3f4e1;}
+input.chaosatlas-search {font: 14px sans-serif; padding: 4px; width: 24em; margin: 0.3em 0;}
+</style>"""
+
+# Inline search: hides the rows of the table that do not contain every word typed.
+SEARCH_SCRIPT = """<script>
+function chaosatlasFilter(input, tableId) {
+  const words = input.value.toLowerCase().split(/\\s+/).filter(Boolean);
+  for (const row of document.getElementById(tableId).tBodies[0].rows) {
+    const text = row.textContent.toLowerCase();
+    row.style.display = words.every(w => text.includes(w)) ? "" : "none";
+  }
+}
+</script>"""
+
+
+def page(title: str, fragment: str) -> str:
+    """A complete, self-contained HTML document around a fragment."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title></head>\n<body>\n{fragment}\n</body></html>\n"
+    )
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float | np.floating):
+        if not math.isfinite(float(value)):
+            return "–"
+        return f"{float(value):.{digits}g}"
+    return str(value)
+
+
+def _table(
+    table_id: str,
+    header: Sequence[str],
+    rows: Iterable[tuple[str, Sequence[tuple[str, str]]]],
+    caption: str = "",
+) -> str:
+    """rows: (row class, [(cell class, cell html), ...])."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "\n".join(
+        f'<tr class="{cls}">' + "".join(f'<td class="{c}">{v}</td>' for c, v in cells) + "</tr>"
+        for cls, cells in rows
+    )
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return (
+        f'<table class="chaosatlas" id="{table_id}">{cap}<thead><tr>{head}</tr></thead>\n'
+        f"<tbody>\n{body}\n</tbody></table>"
+    )
+
+
+def _json_text(text: str) -> str:
+    """A JSON attribute (parameters, equations) as readable ``key: value`` lines."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return html.escape(str(text))
+    if isinstance(value, dict):
+        return "<br>".join(html.escape(f"{k}: {v}") for k, v in value.items())
+    if isinstance(value, list):
+        return html.escape(", ".join(str(v) for v in value))
+    return html.escape(str(value))
+
+
+def catalogue_table(ds: xr.Dataset) -> str:
+    """The catalogue (``catalogue.nc``) as a table with a search box.
+
+    One row per system: kind, family, dimension, equations, parameters,
+    period, integrator, status (with its reason) and citation.
+    """
+    names = [str(s) for s in ds["system"].values]
+    rows = []
+    for i, name in enumerate(names):
+        row = ds.isel(system=i)
+        status = str(row["status"].values)
+        reason = str(row["reason"].values)
+        cells = [
+            ("", f"<b>{html.escape(name)}</b><br><small>{html.escape(str(row['description'].values))}</small>"),  # fmt: skip
+            ("", html.escape(str(row["kind"].values))),
+            ("", html.escape(str(row["family"].values))),
+            ("num", str(int(row["dimension"].values))),
+            ("", _json_text(str(row["equations"].values))),
+            ("", _json_text(str(row["parameters"].values))),
+            ("num", _fmt(float(row["period"].values))),
+            ("", html.escape(str(row["integrator"].values))),
+            ("", html.escape(status + (f": {reason}" if reason else ""))),
+            ("", html.escape(str(row["citation"].values))),
+        ]
+        rows.append(("" if status == "ok" else "failed", cells))
+    header = ["system", "kind", "family", "dim", "equations", "parameters", "period",
+              "integrator", "status", "citation"]  # fmt: skip
+    search = (
+        '<input class="chaosatlas-search" type="search" placeholder="search systems, '
+        'families, equations, citations" oninput="chaosatlasFilter(this, \'catalogue\')">'
+    )
+    caption = f"{len(names)} systems; type to filter the rows"
+    return STYLE + SEARCH_SCRIPT + search + _table("catalogue", header, rows, caption)
+
+
+def _reference_value(reference: dict[str, Any], key: str) -> float:
+    entry = reference.get(key)
+    if not isinstance(entry, dict) or "value" not in entry:
+        return math.nan
+    value = entry["value"]
+    if isinstance(value, str):
+        return math.nan
+    return float(np.atleast_1d(value)[0])
+
+
+def _disagreeing(check: str) -> set[str]:
+    """Names of the quantities that ``reference_check`` marks DISAGREES."""
+    out = set()
+    for note in check.split(";"):
+        name, _, rest = note.strip().partition(":")
+        if "DISAGREES" in rest:
+            out.add(name.strip())
+    return out
+
+
+def invariants_table(ds: xr.Dataset) -> str:
+    """Computed invariants (``invariants.nc``) next to the literature values.
+
+    A row whose ``reference_disagrees`` flag is set is shaded, and the
+    disagreeing computed value is marked; the full comparison text
+    (``reference_check``) is in the last column.
+    """
+    rows = []
+    for i in range(ds.sizes["system"]):
+        row = ds.isel(system=i)
+        name = str(row["system_name"].values)
+        try:
+            reference = json.loads(str(row["reference"].values) or "{}")
+        except ValueError:
+            reference = {}
+        ref_l1 = _reference_value(reference, "lyapunov_spectrum")
+        if math.isnan(ref_l1):
+            ref_l1 = _reference_value(reference, "max_lyapunov")
+        check = str(row["reference_check"].values)
+        bad = _disagreeing(check)
+        l1 = float(row["lyapunov_exponent"].values[0])
+        l1_sd = float(row["lyapunov_exponent_uncertainty"].values[0])
+        behaviour = reference.get("behaviour", {}).get("value", "")
+
+        def mark(quantity: str) -> str:
+            return "num disagree" if quantity in bad else "num"
+
+        cells = [
+            ("", f"<b>{html.escape(name)}</b>"),
+            ("", html.escape(str(row["kind"].values))),
+            ("disagree" if "behaviour" in bad else "",
+             html.escape(str(row["verdict"].values))),
+            ("", html.escape(str(behaviour))),
+            (mark("lambda_1"), _fmt(l1, 4) + (f" ± {_fmt(l1_sd, 2)}" if math.isfinite(l1_sd) else "")),
+            ("num", _fmt(ref_l1, 4)),
+            (mark("Kaplan-Yorke dimension"), _fmt(float(row["kaplan_yorke_dimension"].values), 4)),
+            ("num", _fmt(_reference_value(reference, "kaplan_yorke_dimension"), 4)),
+            (mark("correlation dimension"), _fmt(float(row["correlation_dimension"].values), 3)),
+            ("num", _fmt(_reference_value(reference, "correlation_dimension"), 3)),
+            ("num", _fmt(float(row["zero_one_k"].values), 3)),
+            ("", html.escape(check)),
+        ]  # fmt: skip
+        rows.append(("disagree" if int(row["reference_disagrees"].values) else "", cells))
+    header = ["system", "kind", "verdict", "literature behaviour", "λ1 computed",
+              "λ1 literature", "D_KY computed", "D_KY literature", "D2 computed",
+              "D2 literature", "0-1 test K", "comparison"]  # fmt: skip
+    n_bad = int(np.sum(ds["reference_disagrees"].values))
+    caption = (
+        f"{ds.sizes['system']} systems; {n_bad} disagree with the literature (shaded, the "
+        "disagreeing value in bold); – means not computed or no literature value"
+    )
+    return STYLE + _table("invariants", header, rows, caption)
+
+
+#: leaderboard columns per system: (variable, heading, larger is better)
+LEADERBOARD_SCORES = (
+    ("vpt_lyapunov", "VPT (Lyapunov times)", True),
+    ("smape", "sMAPE", False),
+    ("d_stsp", "D_stsp", False),
+    ("d_h", "D_H", False),
+)
+
+
+def leaderboard_table(ds: xr.Dataset, compact: bool = False) -> str:
+    """The forecast leaderboard (``forecast.nc``): models ranked by mean VPT.
+
+    Rows are models, ordered by their valid prediction time in Lyapunov times
+    averaged over systems (VPT in dominant periods where a system has no
+    positive exponent); columns are per system VPT, sMAPE, D_stsp and D_H, the
+    best value per column in bold. ``compact``: per-system VPT only, with the
+    other scores averaged over systems (the report's front page).
+    """
+    models = [str(m) for m in ds["model_name"].values]
+    systems = [str(s) for s in ds["system_name"].values]
+    vpt = ds["vpt_lyapunov"].values.astype(float)
+    vpt = np.where(np.isfinite(vpt), vpt, ds["vpt_periods"].values.astype(float))
+    with np.errstate(all="ignore"):
+        mean_vpt = np.array([np.nanmean(r) if np.isfinite(r).any() else -np.inf for r in vpt])
+    order = np.argsort(-mean_vpt, kind="stable")
+    scores = {var: ds[var].values.astype(float) for var, _, _ in LEADERBOARD_SCORES}
+    per_system = LEADERBOARD_SCORES[:1] if compact else LEADERBOARD_SCORES
+    averaged = LEADERBOARD_SCORES[1:] if compact else ()
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a model with no finite score
+        means = {var: np.nanmean(scores[var], axis=1) for var, _, _ in averaged}
+    best: dict[tuple[str, int], float] = {}
+    for var, _, larger in LEADERBOARD_SCORES:
+        values = scores[var]
+        for j in range(len(systems)):
+            col = values[:, j][np.isfinite(values[:, j])]
+            if col.size:
+                best[(var, j)] = col.max() if larger else col.min()
+    rows = []
+    for rank, i in enumerate(order, start=1):
+        cells = [("num", str(rank)), ("", f"<b>{html.escape(models[i])}</b>"),
+                 ("num", _fmt(mean_vpt[i] if np.isfinite(mean_vpt[i]) else math.nan))]  # fmt: skip
+        for j in range(len(systems)):
+            for var, _, _ in per_system:
+                v = float(scores[var][i, j])
+                cls = "num best" if best.get((var, j)) == v else "num"
+                cells.append((cls, _fmt(v)))
+        for var, _, _ in averaged:
+            cells.append(("num", _fmt(float(means[var][i]))))
+        status = {str(s) for s in ds["status"].values[i]}
+        cells.append(("", html.escape(", ".join(sorted(status)))))
+        rows.append(("" if "ok" in status else "failed", cells))
+    header = ["rank", "model", "mean VPT"]
+    header += [f"{s}: {h}" if not compact else f"{s} VPT" for s in systems for _, h, _ in per_system]
+    header += [f"{h}, mean" for _, h, _ in averaged]
+    header.append("status")
+    caption = (
+        "Forecast leaderboard: models ranked by valid prediction time (Lyapunov times, "
+        "mean over systems); best per column in bold"
+    )
+    table = _table("leaderboard", header, rows, caption)
+    return STYLE + f'<div style="overflow-x: auto; max-width: 100%">{table}</div>'
