@@ -25,6 +25,7 @@ include: "rules/diagnostics.smk"
 include: "rules/train.smk"
 include: "rules/causal.smk"
 include: "rules/report.smk"
+include: "rules/publish.smk"
 
 
 rule all:
@@ -37,3 +38,4 @@ rule all:
         "results/metrics/forecast.nc",
         causal_products(),
         report_products(),
+        "results/index.json",
