@@ -8,7 +8,6 @@ import pytest
 
 from chaosatlas import catalogue
 
-
 # The end-to-end modules take minutes each: collected first, so that under
 # `make test` (-n auto --dist loadfile --no-loadscope-reorder) each starts on its
 # own worker at once and the short tests fill in around them.

@@ -241,7 +241,11 @@ def test_plain_xarray_over_http(server, results):
     remote = xr.open_zarr(f"{server}/trajectories/train.zarr", group="Lorenz", consolidated=False)
     local_z = xr.open_zarr(results / "trajectories/train.zarr", group="Lorenz", consolidated=False)
     np.testing.assert_array_equal(remote.x.values, local_z.x.values)
-    assert remote.attrs["system"] == "Lorenz" and remote.x.dims == ("trajectory", "time", "variable")
+    assert remote.attrs["system"] == "Lorenz" and remote.x.dims == (
+        "trajectory",
+        "time",
+        "variable",
+    )
     # the bytes in memory work too (no fsspec at all)
     data = urllib.request.urlopen(f"{server}/metrics/forecast.nc", timeout=30).read()
     with xr.open_dataset(io.BytesIO(data), engine="h5netcdf") as fc:

@@ -100,8 +100,10 @@ def test_invariants_table_highlights_disagreements():
             "reference": ("system", [ref, ref]),
             "reference_check": (
                 "system",
-                ["lambda_1: computed 0.91, literature 0.9056 (agrees)",
-                 "lambda_1: computed 0.2, literature 0.9056 (DISAGREES)"],
+                [
+                    "lambda_1: computed 0.91, literature 0.9056 (agrees)",
+                    "lambda_1: computed 0.2, literature 0.9056 (DISAGREES)",
+                ],
             ),  # fmt: skip
             "reference_disagrees": ("system", np.array([0, 1], dtype=np.int8)),
         }

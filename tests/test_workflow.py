@@ -322,6 +322,13 @@ def test_report_items_are_written_and_reproducible(two_runs):
     text = (a / "catalogue.html").read_text()
     for system in ("Lorenz", "Henon", "ScrollDelay"):
         assert f"<b>{system}</b>" in text
+    # rule publish: the index lists every product with its checksum and the citation
+    index = json.loads((two_runs[0] / "results" / "index.json").read_text())
+    paths = {d["path"] for d in index["products"]}
+    assert {"catalogue.nc", "metrics/forecast.nc", "trajectories/test.zarr"} <= paths, paths
+    assert "chaosatlas" in index["citation"] and all(
+        len(d["sha256"]) == 64 for d in index["products"]
+    )
     leaderboard = (a / "leaderboard.html").read_text()
     for model in ("persistence", "climatology", "linear", "nvar", "esn", "koopa", "deepedm", "stu"):
         assert f"<b>{model}</b>" in leaderboard
@@ -377,7 +384,10 @@ def test_report_opens_in_headless_chromium(two_runs, tmp_path):
     ).stdout  # fmt: skip
     # the leaderboard table, rendered by the report's scripts into the front page
     # (in the file it is only an escaped string inside a script)
-    assert 'id=\\"leaderboard\\"' in report.read_text() and 'id="leaderboard"' not in report.read_text()
+    assert (
+        'id=\\"leaderboard\\"' in report.read_text()
+        and 'id="leaderboard"' not in report.read_text()
+    )
     rendered = re.sub(r"<script.*?</script>", "", dom, flags=re.S)
     assert '<table class="chaosatlas" id="leaderboard">' in rendered, rendered[:2000]
     assert "<b>nvar</b>" in dom and "Forecast leaderboard" in dom

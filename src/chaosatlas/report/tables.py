@@ -108,7 +108,10 @@ def catalogue_table(ds: xr.Dataset) -> str:
         status = str(row["status"].values)
         reason = str(row["reason"].values)
         cells = [
-            ("", f"<b>{html.escape(name)}</b><br><small>{html.escape(str(row['description'].values))}</small>"),  # fmt: skip
+            (
+                "",
+                f"<b>{html.escape(name)}</b><br><small>{html.escape(str(row['description'].values))}</small>",
+            ),  # fmt: skip
             ("", html.escape(str(row["kind"].values))),
             ("", html.escape(str(row["family"].values))),
             ("num", str(int(row["dimension"].values))),
@@ -174,7 +177,7 @@ def invariants_table(ds: xr.Dataset) -> str:
         l1_sd = float(row["lyapunov_exponent_uncertainty"].values[0])
         behaviour = reference.get("behaviour", {}).get("value", "")
 
-        def mark(quantity: str) -> str:
+        def mark(quantity: str, bad: set[str] = bad) -> str:
             return "num disagree" if quantity in bad else "num"
 
         cells = [
@@ -257,7 +260,9 @@ def leaderboard_table(ds: xr.Dataset, compact: bool = False) -> str:
         cells.append(("", html.escape(", ".join(sorted(status)))))
         rows.append(("" if "ok" in status else "failed", cells))
     header = ["rank", "model", "mean VPT"]
-    header += [f"{s}: {h}" if not compact else f"{s} VPT" for s in systems for _, h, _ in per_system]
+    header += [
+        f"{s}: {h}" if not compact else f"{s} VPT" for s in systems for _, h, _ in per_system
+    ]
     header += [f"{h}, mean" for _, h, _ in averaged]
     header.append("status")
     caption = (
