@@ -31,7 +31,7 @@ TIMEOUT = 600  # seconds per snakemake run; it is SIGKILLed after that
 # the products compared; the report's figures are left out to keep the test short
 TARGETS = ("results/metrics/forecast.nc", "results/causal/scores.nc")
 # the rules that use the dask cluster, and what they make
-DASK_TARGETS = ("results/diagnostics/invariants.nc",)
+DASK_TARGETS = ("results/trajectories/test.zarr", "results/diagnostics/invariants.nc")
 RULES = ("catalogue", "integrate", "diagnostics", "train", "forecast",
          "causal_data", "causal_discover", "causal_scores")  # fmt: skip
 MEM_MB = {"catalogue": 2000, "integrate": 2000, "diagnostics": 2000}
@@ -213,6 +213,7 @@ def test_dask_workers_on_slurm_give_identical_products(three_runs):
         runs["local"], runs["dask"], VOLATILE_ATTRS | {"config", "config_hash"}, subset=True
     )
     assert "results/diagnostics/invariants.nc" in compared
+    assert any(r.startswith("results/trajectories/test.zarr/Lorenz/x/c") for r in compared)
     workers = [
         _job_fields(line) for line in dask_jobs.splitlines() if "JobName=dask-worker" in line
     ]
