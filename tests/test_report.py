@@ -171,3 +171,19 @@ def test_figures_are_reproducible_pngs(tmp_path):
         assert first[:8] == b"\x89PNG\r\n\x1a\n"
         assert first == (tmp_path / f"{name}1.png").read_bytes()
         assert b"Software" not in first  # no matplotlib version in the bytes
+
+
+def test_featured_system_without_trajectories_gets_a_message_not_a_failure(tmp_path):
+    import zarr
+
+    from chaosatlas.report import build
+
+    store = tmp_path / "test.zarr"
+    root = zarr.open_group(store, mode="w")
+    root.attrs["systems"] = "[]"
+    out = tmp_path / "attractor_Gone.png"
+    build.report_attractor(store, "Gone", out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert build.featured_systems({"systems": ["A", "B"], "forecast": {"systems": ["B", "C"]}}) == [
+        "B"
+    ]

@@ -101,8 +101,17 @@ def report_attractor_grid(store: str | os.PathLike[str], output: str | os.PathLi
 def report_attractor(
     store: str | os.PathLike[str], system: str, output: str | os.PathLike[str]
 ) -> None:
-    """A larger figure of one system's attractor (pairs of its first three variables)."""
-    x, kind, lag, variables = _trajectory(store, system, n_points=8192)
+    """A larger figure of one system's attractor (pairs of its first three variables).
+
+    A system without a successful trajectory gets a figure that says so (its
+    status and reason are in the catalogue), not a failed job.
+    """
+    try:
+        x, kind, lag, variables = _trajectory(store, system, n_points=8192)
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        message = f"{system}: no trajectory to draw ({exc})"
+        _install(output, lambda tmp: figures.message_figure(message, tmp))
+        return
     _install(output, lambda tmp: figures.attractor_figure(system, x, kind, variables, tmp, lag))
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "causal_curves_figure",
     "invariants_figure",
     "long_term_figure",
+    "message_figure",
     "projection",
     "rollout_figure",
 ]
@@ -111,6 +112,14 @@ def attractor_figure(
         ax.set_ylabel(lb)
     fig.suptitle(f"{name} ({kind})")
     fig.tight_layout()
+    _save(fig, path)
+
+
+def message_figure(message: str, path: str | os.PathLike[str]) -> None:
+    """A figure that only says why there is nothing to draw."""
+    fig, ax = plt.subplots(figsize=(6, 2))
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=10)
     _save(fig, path)
 
 
