@@ -217,12 +217,22 @@ def long_term_figure(
     finite = np.isfinite(rollout_lambda1) & np.isfinite(system_lambda1)
     if finite.any():
         lo = float(min(rollout_lambda1[finite].min(), system_lambda1[finite].min(), 0.0))
-        hi = float(max(rollout_lambda1[finite].max(), system_lambda1[finite].max()))
+        hi = float(min(max(rollout_lambda1[finite].max(), system_lambda1[finite].max()),
+                       3.0 * np.nanmax(np.abs(system_lambda1))))  # fmt: skip
         ax.plot([lo, hi], [lo, hi], "--", color="0.6", lw=1)
     markers = "osD^v<>ph*"
+    # a diverging rollout's exponent can be 50x the system's: clip the axis there
+    # and say how many points lie above, so the near-diagonal ones stay readable
+    top = 3.0 * float(np.nanmax(np.abs(system_lambda1))) if finite.any() else math.inf
+    shown = np.where(rollout_lambda1 > top, top, rollout_lambda1)
     for i, model in enumerate(models):
-        ax.scatter(system_lambda1[i], rollout_lambda1[i], marker=markers[i % len(markers)],
+        ax.scatter(system_lambda1[i], shown[i], marker=markers[i % len(markers)],
                    label=model, s=28)  # fmt: skip
+    n_above = int(np.sum(rollout_lambda1[np.isfinite(rollout_lambda1)] > top))
+    if n_above:
+        ax.axhline(top, color="0.8", lw=0.8)
+        ax.annotate(f"{n_above} above, drawn at the line", (0.02, 0.95), fontsize=7,
+                    xycoords="axes fraction", va="top")  # fmt: skip
     ax.set_xlabel("λ1 of the system")
     ax.set_ylabel("λ1 of the rollout")
     ax.set_title("largest Lyapunov exponent", fontsize=10)
