@@ -31,11 +31,6 @@ include: "rules/publish.smk"
 rule all:
     default_target: True
     input:
-        "results/catalogue.nc",
-        expand("results/trajectories/{split}.zarr", split=SPLITS),
-        "results/diagnostics/invariants.nc",
-        "results/diagnostics/entropy.nc",
-        "results/metrics/forecast.nc",
-        causal_products(),
+        data_products(),
         report_products(),
         "results/index.json",

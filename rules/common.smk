@@ -39,9 +39,21 @@ def causal_products():
     return []
 
 
-from chaosatlas.report.build import featured_systems
+def data_products():
+    """Every data product of the run: what rule all builds and rule publish indexes."""
+    return [
+        "results/catalogue.nc",
+        *expand("results/trajectories/{split}.zarr", split=SPLITS),
+        "results/diagnostics/invariants.nc",
+        "results/diagnostics/entropy.nc",
+        "results/metrics/forecast.nc",
+        *causal_products(),
+    ]
 
-FEATURED = featured_systems(config)
+
+from chaosatlas.report import featured_systems
+
+FEATURED = featured_systems(FORECAST.systems)
 
 
 def report_products():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from chaosatlas.report import figures, tables
+from chaosatlas.report import featured_systems, figures, tables
 
 
 class _Cells(html.parser.HTMLParser):
@@ -184,6 +184,5 @@ def test_featured_system_without_trajectories_gets_a_message_not_a_failure(tmp_p
     out = tmp_path / "attractor_Gone.png"
     build.report_attractor(store, "Gone", out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert build.featured_systems({"systems": ["A", "B"], "forecast": {"systems": ["B", "C"]}}) == [
-        "B"
-    ]
+    assert featured_systems(("A", "B")) == ["A", "B"]
+    assert featured_systems([f"S{k}" for k in range(20)], limit=3) == ["S0", "S1", "S2"]

@@ -117,7 +117,7 @@ def train_model(
 ) -> dict[str, Any]:
     """Fit ``model`` on ``system``; write the checkpoint and a JSON training report."""
     from .models import NEURAL, Forecaster
-    from .products import provenance, temporary_sibling
+    from .products import provenance, write_atomically
 
     settings = ForecastSettings.from_config(config)
     train, attrs = load_split(train_store, system)
@@ -153,18 +153,10 @@ def train_model(
         provenance=provenance(config, product="model", model=model, system=system),
     )
     f.report = report
-    for path in (checkpoint, report_path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_sibling(checkpoint)
-    try:
-        f.save(tmp)
-        os.replace(tmp, checkpoint)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    tmp = temporary_sibling(report_path)
-    tmp.write_text(json.dumps(report, indent=1, sort_keys=True))
-    os.replace(tmp, report_path)
+    write_atomically(checkpoint, f.save)
+    write_atomically(
+        report_path, lambda tmp: tmp.write_text(json.dumps(report, indent=1, sort_keys=True))
+    )
     log.info("train %s on %s: done in %.1f s", model, system, report["seconds"])
     return report
 
@@ -334,6 +326,17 @@ def forecast_dataset(
     return ds
 
 
+def checkpoint_index(checkpoints: Sequence[str | os.PathLike[str]]) -> dict[tuple[str, str], str]:
+    """``{(model, system): path}`` from paths ``.../{model}/{system}/model.pt``."""
+    return {(Path(c).parent.parent.name, Path(c).parent.name): str(c) for c in checkpoints}
+
+
+def standardisation(forecaster: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The per-variable mean and std a checkpoint was trained with (its ``report``)."""
+    report = forecaster.report
+    return np.asarray(report["standardise_mean"]), np.asarray(report["standardise_std"])
+
+
 def _lambda1_and_period(invariants: str | os.PathLike[str]) -> dict[str, tuple[float, float]]:
     with xr.open_dataset(invariants, engine="netcdf4") as inv:
         names = [str(n) for n in inv["system_name"].values]
@@ -357,7 +360,7 @@ def make_forecast(
 
     settings = ForecastSettings.from_config(config)
     ref = _lambda1_and_period(invariants)
-    by_pair = {(Path(c).parent.parent.name, Path(c).parent.name): c for c in checkpoints}
+    by_pair = checkpoint_index(checkpoints)
     scores = []
     for system in settings.systems:
         test, attrs = load_split(test_store, system)
@@ -368,8 +371,7 @@ def make_forecast(
                 scores.append(Score(model, system, "missing", "no checkpoint"))
                 continue
             f = Forecaster.load(path)
-            mean = np.asarray(f.report["standardise_mean"])
-            std = np.asarray(f.report["standardise_std"])
+            mean, std = standardisation(f)
             try:
                 sc = score_model(
                     f, (test - mean) / std, dt=float(attrs.get("dt", 1.0)), period=period,

@@ -101,6 +101,24 @@ def temporary_sibling(path: str | os.PathLike[str]) -> Path:
     return path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:12]}")
 
 
+def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary sibling file, then rename it to ``path``.
+
+    The temporary name ends in the final suffix (matplotlib and others pick the
+    format from it). If ``write`` fails, neither path is left behind.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_sibling(final)
+    tmp = tmp.with_name(tmp.name + final.suffix)
+    try:
+        write(tmp)
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return final
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)

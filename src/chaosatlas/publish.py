@@ -37,7 +37,7 @@ import numpy as np
 import xarray as xr
 
 from . import __version__
-from .products import REPO_ROOT, temporary_sibling
+from .products import REPO_ROOT, write_atomically
 
 INDEX_NAME = "index.json"
 DATA_LICENCE = "MIT"
@@ -381,16 +381,8 @@ def build_index(results_dir: str | os.PathLike[str] = "results") -> dict[str, An
 def write_index(results_dir: str | os.PathLike[str] = "results") -> Path:
     """Write ``<results>/index.json`` atomically (sorted keys, deterministic); return its path."""
     results = Path(results_dir)
-    index = build_index(results)
-    out = results / INDEX_NAME
-    tmp = temporary_sibling(out)
-    try:
-        tmp.write_text(json.dumps(index, sort_keys=True, indent=1, ensure_ascii=False) + "\n")
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return out
+    text = json.dumps(build_index(results), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    return write_atomically(results / INDEX_NAME, lambda tmp: tmp.write_text(text))
 
 
 # ----------------------------------------------------------------------------- open

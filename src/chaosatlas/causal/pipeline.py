@@ -265,6 +265,20 @@ def _nan_stats(values: Sequence[float]) -> tuple[float, float]:
     return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
 
 
+def graph_truth(ds: xr.Dataset, k: int) -> tuple[np.ndarray, bool]:
+    """Instance ``k`` of a tier dataset: its true graph and whether it is a headline graph.
+
+    Returns the ``(n, n)`` summary adjacency without padding, and True when
+    the simulation is ``ok`` (not synchronised, not failed) and the truth has
+    both edges and non-edges off the diagonal (AUROC/AUPRC are defined).
+    """
+    n = int(ds["n_nodes"].values[k])
+    truth = np.asarray(ds["adj_summary"].values[k, :n, :n], dtype=np.int8)
+    off = off_diagonal(truth)
+    ok = str(ds["status"].values[k]) == HEADLINE_STATUS
+    return truth, bool(ok and 0 < off.sum() < off.size)
+
+
 def make_scores(
     config: Mapping[str, Any],
     data: Sequence[str | os.PathLike[str]],
@@ -305,13 +319,9 @@ def make_scores(
     pooled: dict[tuple[int, str, str], tuple[list, list]] = {}
     for g, (tier, k) in enumerate(graphs):
         ds = tiers[tier]
-        n = int(ds["n_nodes"].values[k])
-        truth = np.asarray(ds["adj_summary"].values[k, :n, :n], dtype=np.int8)
-        n_nodes[g], n_edges[g] = n, int(off_diagonal(truth).sum())
-        off = off_diagonal(truth)
-        included[g] = int(
-            str(ds["status"].values[k]) == HEADLINE_STATUS and 0 < off.sum() < off.size
-        )
+        truth, headline = graph_truth(ds, k)
+        n = truth.shape[0]
+        n_nodes[g], n_edges[g], included[g] = n, int(off_diagonal(truth).sum()), int(headline)
         for i, method in enumerate(methods):
             pred = preds.get((method, tier))
             if pred is None:

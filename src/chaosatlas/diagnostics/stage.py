@@ -203,6 +203,28 @@ def _long_run_sampling(
     return max(per_period, settings.correlation_points / max_periods)
 
 
+def reference_values(reference: Mapping[str, Any]) -> dict[str, float]:
+    """The literature invariants of a catalogue entry that :func:`compare_with_reference` checks.
+
+    Keys are the names its notes use: ``lambda_1`` (the first exponent of
+    ``lyapunov_spectrum``, else ``max_lyapunov``), ``Kaplan-Yorke dimension``,
+    ``correlation dimension``; NaN where the entry has no numeric value.
+    """
+
+    def first(key: str) -> float:
+        entry = reference.get(key)
+        if not isinstance(entry, Mapping) or isinstance(entry.get("value"), str | None):
+            return math.nan
+        return float(np.atleast_1d(entry["value"])[0])
+
+    l1 = first("lyapunov_spectrum")
+    return {
+        "lambda_1": first("max_lyapunov") if math.isnan(l1) else l1,
+        "Kaplan-Yorke dimension": first("kaplan_yorke_dimension"),
+        "correlation dimension": first("correlation_dimension"),
+    }
+
+
 def compare_with_reference(d: SystemDiagnostics, reference: Mapping[str, Any]) -> tuple[str, int]:
     """Compare computed invariants with the entry's literature values.
 
@@ -221,12 +243,9 @@ def compare_with_reference(d: SystemDiagnostics, reference: Mapping[str, Any]) -
         disagree += int(not ok)
         notes.append(f"{name}: computed {computed:.4g}, literature {ref:.4g} ({status})")
 
-    l1_ref = None
-    if "lyapunov_spectrum" in reference:
-        l1_ref = float(np.atleast_1d(reference["lyapunov_spectrum"]["value"])[0])
-    elif "max_lyapunov" in reference:
-        l1_ref = float(np.atleast_1d(reference["max_lyapunov"]["value"])[0])
-    if l1_ref is not None and d.exponents.size and np.isfinite(d.exponents[0]):
+    refs = reference_values(reference)
+    l1_ref = refs["lambda_1"]
+    if np.isfinite(l1_ref) and d.exponents.size and np.isfinite(d.exponents[0]):
         err = abs(d.exponents[0] - l1_ref)
         sigma = d.exponent_uncertainty[0] if d.exponent_uncertainty.size else 0.0
         # a zero reference needs an absolute tolerance: the finite-time bias 5 / T
@@ -237,16 +256,16 @@ def compare_with_reference(d: SystemDiagnostics, reference: Mapping[str, Any]) -
             l1_ref,
             err <= max(0.1 * abs(l1_ref), 3 * np.nan_to_num(sigma), np.nan_to_num(floor)),
         )
-    if "kaplan_yorke_dimension" in reference and np.isfinite(d.kaplan_yorke):
-        ref = float(np.atleast_1d(reference["kaplan_yorke_dimension"]["value"])[0])
+    ref = refs["Kaplan-Yorke dimension"]
+    if np.isfinite(ref) and np.isfinite(d.kaplan_yorke):
         check(
             "Kaplan-Yorke dimension",
             d.kaplan_yorke,
             ref,
             abs(d.kaplan_yorke - ref) <= 0.05 * abs(ref),
         )
-    if "correlation_dimension" in reference and np.isfinite(d.correlation_dimension):
-        ref = float(np.atleast_1d(reference["correlation_dimension"]["value"])[0])
+    ref = refs["correlation dimension"]
+    if np.isfinite(ref) and np.isfinite(d.correlation_dimension):
         tol = max(0.1, 3 * np.nan_to_num(d.correlation_dimension_uncertainty))
         check(
             "correlation dimension",
@@ -504,6 +523,7 @@ __all__: Sequence[str] = (
     "DiagnosticsSettings",
     "SystemDiagnostics",
     "compare_with_reference",
+    "reference_values",
     "diagnose_system",
     "not_diagnosed",
 )

@@ -11,17 +11,15 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from ..products import temporary_sibling
+from ..products import write_atomically
 from . import figures, tables
 
 __all__ = [
-    "featured_systems",
     "report_attractor",
     "report_attractor_grid",
     "report_catalogue",
@@ -31,27 +29,8 @@ __all__ = [
 ]
 
 
-def _install(path: str | os.PathLike[str], write) -> None:
-    final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_sibling(final)
-    tmp = tmp.with_name(tmp.name + final.suffix)  # matplotlib picks the format by suffix
-    try:
-        write(tmp)
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _write_text(path: str | os.PathLike[str], text: str) -> None:
-    _install(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-
-
-def featured_systems(config: Mapping[str, Any]) -> list[str]:
-    """Systems drawn large in the report: the forecast systems that are also catalogued."""
-    systems = list(config.get("systems") or [])
-    featured = list(config.get("forecast", {}).get("systems") or [])
-    return [s for s in featured if not systems or s in systems]
+    write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def report_catalogue(catalogue: str | os.PathLike[str], output: str | os.PathLike[str]) -> None:
@@ -95,7 +74,7 @@ def report_attractor_grid(store: str | os.PathLike[str], output: str | os.PathLi
         except ValueError:
             continue  # its failure is recorded in the store and the catalogue
         trajectories[system] = (x, kind, lag)
-    _install(output, lambda tmp: figures.attractor_grid(trajectories, tmp))
+    write_atomically(output, lambda tmp: figures.attractor_grid(trajectories, tmp))
 
 
 def report_attractor(
@@ -110,23 +89,11 @@ def report_attractor(
         x, kind, lag, variables = _trajectory(store, system, n_points=8192)
     except (FileNotFoundError, KeyError, ValueError) as exc:
         message = f"{system}: no trajectory to draw ({exc})"
-        _install(output, lambda tmp: figures.message_figure(message, tmp))
+        write_atomically(output, lambda tmp: figures.message_figure(message, tmp))
         return
-    _install(output, lambda tmp: figures.attractor_figure(system, x, kind, variables, tmp, lag))
-
-
-def _reference_values(text: str) -> dict[str, float]:
-    try:
-        ref = json.loads(text or "{}")
-    except ValueError:
-        ref = {}
-    get = tables._reference_value
-    l1 = get(ref, "lyapunov_spectrum")
-    return {
-        "λ1": l1 if math.isfinite(l1) else get(ref, "max_lyapunov"),
-        "Kaplan-Yorke dimension": get(ref, "kaplan_yorke_dimension"),
-        "correlation dimension": get(ref, "correlation_dimension"),
-    }
+    write_atomically(
+        output, lambda tmp: figures.attractor_figure(system, x, kind, variables, tmp, lag)
+    )
 
 
 def report_invariants(
@@ -139,17 +106,16 @@ def report_invariants(
         ds = src.load()
     _write_text(table, tables.page("chaosatlas invariants", tables.invariants_table(ds)))
     names = [str(n) for n in ds["system_name"].values]
-    refs = [_reference_values(str(r)) for r in ds["reference"].values]
-    checks = [tables._disagreeing(str(c)) for c in ds["reference_check"].values]
+    refs = [tables.literature_values(str(r)) for r in ds["reference"].values]
+    checks = [tables.disagreeing(str(c)) for c in ds["reference_check"].values]
     computed = {
-        "λ1": ds["lyapunov_exponent"].values[:, 0].astype(float),
+        "lambda_1": ds["lyapunov_exponent"].values[:, 0].astype(float),
         "Kaplan-Yorke dimension": ds["kaplan_yorke_dimension"].values.astype(float),
         "correlation dimension": ds["correlation_dimension"].values.astype(float),
     }
-    check_name = {"λ1": "lambda_1"}
     literature = {k: np.array([r[k] for r in refs]) for k in computed}
-    disagrees = {k: np.array([check_name.get(k, k) in c for c in checks]) for k in computed}
-    _install(figure, lambda tmp: figures.invariants_figure(names, computed, literature,
+    disagrees = {k: np.array([k in c for c in checks]) for k in computed}
+    write_atomically(figure, lambda tmp: figures.invariants_figure(names, computed, literature,
                                                            disagrees, tmp))  # fmt: skip
 
 
@@ -171,7 +137,7 @@ def report_forecast(
     system for ``4 * horizon`` steps (first variable, system units); time is
     in Lyapunov times where the system has a positive exponent.
     """
-    from ..forecast import ForecastSettings, load_split
+    from ..forecast import ForecastSettings, checkpoint_index, load_split, standardisation
     from ..models import Forecaster
 
     with xr.open_dataset(forecast, engine="netcdf4") as src:
@@ -182,7 +148,7 @@ def report_forecast(
     settings = ForecastSettings.from_config(config)
     models = [str(m) for m in ds["model_name"].values]
     systems = [str(s) for s in ds["system_name"].values]
-    by_pair = {(Path(c).parent.parent.name, Path(c).parent.name): c for c in checkpoints}
+    by_pair = checkpoint_index(checkpoints)
     lam = np.nanmax(ds["system_lambda1"].values.astype(float), axis=0, initial=-np.inf)
     roll: dict[str, dict[str, np.ndarray]] = {}
     truth: dict[str, np.ndarray] = {}
@@ -202,12 +168,11 @@ def report_forecast(
             if path is None:
                 continue
             f = Forecaster.load(path)
-            mean = np.asarray(f.report["standardise_mean"])
-            std = np.asarray(f.report["standardise_std"])
+            mean, std = standardisation(f)
             z = f.rollout(((first[:L] - mean) / std)[None], steps)[0]
             roll[system][model] = z[:, 0] * std[0] + mean[0]
-    _install(rollouts, lambda tmp: figures.rollout_figure(roll, truth, time, tmp))
-    _install(
+    write_atomically(rollouts, lambda tmp: figures.rollout_figure(roll, truth, time, tmp))
+    write_atomically(
         long_term,
         lambda tmp: figures.long_term_figure(
             models, systems, {k: ds[k].values for k in ("d_stsp", "d_h")},
@@ -229,8 +194,8 @@ def report_causal(
     has edges and non-edges (the headline set of ``scores.nc``), and the
     method's run on it is ``ok``.
     """
-    from ..causal.pipeline import HEADLINE_STATUS, causal_settings
-    from ..causal.scoring import off_diagonal, precision_recall_curve, roc_curve
+    from ..causal.pipeline import causal_settings, graph_truth
+    from ..causal.scoring import precision_recall_curve, roc_curve
 
     settings = causal_settings(config)
     truths: dict[str, list[tuple[int, np.ndarray]]] = {}
@@ -238,14 +203,8 @@ def report_causal(
         with xr.open_dataset(path, engine="netcdf4") as src:
             tier = str(src.attrs["tier"])
             ds = src[["adj_summary", "n_nodes", "status"]].load()
-        graphs = []
-        for k in range(ds.sizes["instance"]):
-            n = int(ds["n_nodes"].values[k])
-            t = np.asarray(ds["adj_summary"].values[k, :n, :n], dtype=np.int8)
-            off = off_diagonal(t)
-            if str(ds["status"].values[k]) == HEADLINE_STATUS and 0 < off.sum() < off.size:
-                graphs.append((k, t))
-        truths[tier] = graphs
+        graphs = [(k, *graph_truth(ds, k)) for k in range(ds.sizes["instance"])]
+        truths[tier] = [(k, t) for k, t, headline in graphs if headline]
     preds = {}
     for path in predictions:
         with xr.open_dataset(path, engine="netcdf4") as src:
@@ -265,4 +224,4 @@ def report_causal(
             fpr, tpr = roc_curve(ts, ss)
             recall, precision = precision_recall_curve(ts, ss)
             curves[tier][method] = (fpr, tpr, recall, precision)
-    _install(output, lambda tmp: figures.causal_curves_figure(curves, tmp))
+    write_atomically(output, lambda tmp: figures.causal_curves_figure(curves, tmp))

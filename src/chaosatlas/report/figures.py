@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 
 import matplotlib
@@ -146,8 +147,9 @@ def invariants_figure(
             for i in np.flatnonzero(sel):
                 ax.annotate(names[i], (lit[i], c[i]), fontsize=7, xytext=(3, 3),
                             textcoords="offset points")  # fmt: skip
-        ax.set_xlabel(f"{key}, literature")
-        ax.set_ylabel(f"{key}, computed")
+        label = {"lambda_1": "λ1"}.get(key, key)
+        ax.set_xlabel(f"{label}, literature")
+        ax.set_ylabel(f"{label}, computed")
         ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     _save(fig, path)
@@ -239,12 +241,9 @@ def long_term_figure(
     ax.legend(fontsize=7)
     ax = axes[3]
     steps = np.arange(1, smape_by_step.shape[-1] + 1)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean_curve = np.nanmean(smape_by_step, axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a model with no finite curve
+        mean_curve = np.nanmean(smape_by_step, axis=1)
     for i, model in enumerate(models):
         ax.plot(steps, mean_curve[i], label=model)
     ax.set_xlabel("forecast step")

@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["catalogue_table", "invariants_table", "leaderboard_table", "page"]
+__all__ = [
+    "catalogue_table",
+    "disagreeing",
+    "invariants_table",
+    "leaderboard_table",
+    "literature_values",
+    "page",
+]
 
 STYLE = """<style>
 table.chaosatlas {border-collapse: collapse; font: 13px/1.35 sans-serif; margin: 0.5em 0;}
@@ -133,17 +140,26 @@ def catalogue_table(ds: xr.Dataset) -> str:
     return STYLE + SEARCH_SCRIPT + search + _table("catalogue", header, rows, caption)
 
 
-def _reference_value(reference: dict[str, Any], key: str) -> float:
-    entry = reference.get(key)
-    if not isinstance(entry, dict) or "value" not in entry:
-        return math.nan
-    value = entry["value"]
-    if isinstance(value, str):
-        return math.nan
-    return float(np.atleast_1d(value)[0])
+def _parse_reference(reference_json: str) -> dict[str, Any]:
+    try:
+        reference = json.loads(reference_json or "{}")
+    except ValueError:
+        return {}
+    return reference if isinstance(reference, dict) else {}
 
 
-def _disagreeing(check: str) -> set[str]:
+def literature_values(reference_json: str) -> dict[str, float]:
+    """An ``invariants.nc`` ``reference`` entry (JSON) as the values the check used.
+
+    Keys as in :func:`chaosatlas.diagnostics.stage.reference_values`; NaN
+    where there is no value (or the entry is not JSON).
+    """
+    from ..diagnostics.stage import reference_values
+
+    return reference_values(_parse_reference(reference_json))
+
+
+def disagreeing(check: str) -> set[str]:
     """Names of the quantities that ``reference_check`` marks DISAGREES."""
     out = set()
     for note in check.split(";"):
@@ -164,15 +180,10 @@ def invariants_table(ds: xr.Dataset) -> str:
     for i in range(ds.sizes["system"]):
         row = ds.isel(system=i)
         name = str(row["system_name"].values)
-        try:
-            reference = json.loads(str(row["reference"].values) or "{}")
-        except ValueError:
-            reference = {}
-        ref_l1 = _reference_value(reference, "lyapunov_spectrum")
-        if math.isnan(ref_l1):
-            ref_l1 = _reference_value(reference, "max_lyapunov")
+        reference = _parse_reference(str(row["reference"].values))
+        lit = literature_values(str(row["reference"].values))
         check = str(row["reference_check"].values)
-        bad = _disagreeing(check)
+        bad = disagreeing(check)
         l1 = float(row["lyapunov_exponent"].values[0])
         l1_sd = float(row["lyapunov_exponent_uncertainty"].values[0])
         behaviour = reference.get("behaviour", {}).get("value", "")
@@ -187,11 +198,11 @@ def invariants_table(ds: xr.Dataset) -> str:
              html.escape(str(row["verdict"].values))),
             ("", html.escape(str(behaviour))),
             (mark("lambda_1"), _fmt(l1, 4) + (f" ± {_fmt(l1_sd, 2)}" if math.isfinite(l1_sd) else "")),
-            ("num", _fmt(ref_l1, 4)),
+            ("num", _fmt(lit["lambda_1"], 4)),
             (mark("Kaplan-Yorke dimension"), _fmt(float(row["kaplan_yorke_dimension"].values), 4)),
-            ("num", _fmt(_reference_value(reference, "kaplan_yorke_dimension"), 4)),
+            ("num", _fmt(lit["Kaplan-Yorke dimension"], 4)),
             (mark("correlation dimension"), _fmt(float(row["correlation_dimension"].values), 3)),
-            ("num", _fmt(_reference_value(reference, "correlation_dimension"), 3)),
+            ("num", _fmt(lit["correlation dimension"], 3)),
             ("num", _fmt(float(row["zero_one_k"].values), 3)),
             ("", html.escape(check)),
         ]  # fmt: skip
