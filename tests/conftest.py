@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 
 import pytest
@@ -16,6 +17,30 @@ SLOW_FIRST = ("test_slurm.py", "test_workflow.py")
 
 def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.path.name not in SLOW_FIRST)  # stable: order kept
+
+
+@pytest.fixture(scope="module")
+def cold_cache(tmp_path_factory):
+    """An empty compile cache for the whole module, as on a new user's machine.
+
+    The end-to-end modules use it (``pytestmark = pytest.mark.usefixtures("cold_cache")``)
+    so that a warm cache where CI runs cannot hide a cold-cache failure: every
+    generated module and every numba kernel (the package's own included) is
+    compiled again, in the workflow's subprocesses too, which inherit the
+    environment.
+    """
+    cache = tmp_path_factory.mktemp("cold-cache")
+    saved = {k: os.environ.get(k) for k in ("CHAOSATLAS_CACHE_DIR", "NUMBA_CACHE_DIR")}
+    os.environ["CHAOSATLAS_CACHE_DIR"] = str(cache / "chaosatlas")
+    os.environ["NUMBA_CACHE_DIR"] = str(cache / "numba")
+    try:
+        yield cache
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @pytest.fixture

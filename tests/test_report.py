@@ -181,6 +181,7 @@ def test_featured_system_without_trajectories_gets_a_message_not_a_failure(tmp_p
     store = tmp_path / "test.zarr"
     root = zarr.open_group(store, mode="w")
     root.attrs["systems"] = "[]"
+    root.attrs["chaosatlas_complete"] = True  # readers refuse an incomplete store
     out = tmp_path / "attractor_Gone.png"
     build.report_attractor(store, "Gone", out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -39,7 +39,7 @@ MEM_MB = {"catalogue": 2000, "integrate": 2000, "diagnostics": 2000}
 VOLATILE_ATTRS = {"creation_time", "date_created", "history", "runtime_s", "training_seconds"}
 VOLATILE_VARS = {"training_seconds", "runtime_s", "runtime_mean"}
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("cold_cache")]
 
 
 def _why_not() -> str | None:
@@ -115,7 +115,9 @@ def three_runs(slurm_cluster, tmp_path_factory):
         "worker_timeout": 180,
         # interface lo: the scheduler and workers talk over loopback (dask-jobqueue
         # uses the workers' interface for the scheduler too unless told otherwise)
-        "slurm": {"cores": 1, "processes": 1, "memory": "500MB", "walltime": "00:10:00",
+        # what a user would give a worker (a cold numba compile peaks near 400 MiB and
+        # distributed pauses a worker at 80%; below 800 MiB the config is refused)
+        "slurm": {"cores": 1, "processes": 1, "memory": "2GB", "walltime": "00:10:00",
                   "queue": "debug", "interface": "lo", "jobs": 2},
     }  # fmt: skip
     dask_cfg.write_text(yaml.safe_dump(with_dask, sort_keys=False))
@@ -127,8 +129,8 @@ def three_runs(slurm_cluster, tmp_path_factory):
         runs["slurm"], local_cfg, "--profile", str(PROFILE), "--jobs", "2",
         # quick status checks for a quick test; memory within a small CI machine.
         # Not less: inside a SLURM job dask's LocalCluster (memory_limit "auto")
-        # splits the job's --mem across its workers, and numba compilation needs
-        # ~300 MB per worker, so 600 MB for 2 threads kills every worker.
+        # splits the job's --mem across its workers, and chaosatlas refuses less
+        # than 800 MiB per worker (cluster.WORKER_MEMORY_FLOOR).
         "--slurm-init-seconds-before-status-checks", "1",
         "--seconds-between-status-checks", "2",
         "--set-resources", *(f"{rule}:mem_mb={MEM_MB.get(rule, 1000)}" for rule in RULES),

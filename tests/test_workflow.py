@@ -33,7 +33,7 @@ STABLE_ATTRS = (
     "config_hash",
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("cold_cache")]
 
 
 def run_workflow(

@@ -217,17 +217,36 @@ def integration_dataset(
 
 
 def write_integration(ds: Any, out: Path, fmt: str) -> Path:
-    """Write an integration atomically (NetCDF via write_netcdf; Zarr as a one-group store)."""
+    """Write an integration atomically (NetCDF via write_netcdf; Zarr as a one-group store).
+
+    Raises
+    ------
+    OSError
+        When ``out`` cannot be written (a full or read-only file system),
+        naming ``out``; nothing is left at ``out`` and no temporary remains.
+    """
+    if fmt == "netcdf":
+        from .products import write_netcdf
+        from .publish import validate_trajectory
+
+        return write_netcdf(ds, out, validate=validate_trajectory)
+    from .products import cannot_write
+
+    try:
+        return _write_zarr_integration(ds, out)
+    except OSError as exc:
+        raise cannot_write(exc, out) from exc
+
+
+def _write_zarr_integration(ds: Any, out: Path) -> Path:
     import zarr
 
-    from .products import install_directory, remove_path, temporary_sibling, write_netcdf
-    from .publish import validate_trajectory
+    from .products import install_directory, remove_path, sweep_temporaries, temporary_sibling
     from .schemas import check_trajectory_store
 
-    if fmt == "netcdf":
-        return write_netcdf(ds, out, validate=validate_trajectory)
     name = str(ds.attrs["system"])
     out.parent.mkdir(parents=True, exist_ok=True)
+    sweep_temporaries(out)  # left by a killed earlier run
     tmp = temporary_sibling(out)
     try:
         ds.to_zarr(str(tmp), group=name, mode="w", consolidated=False, zarr_format=3)
@@ -264,7 +283,11 @@ def cmd_integrate(args: argparse.Namespace) -> int:
         ds = integration_dataset(
             args.name, t_end=args.t_end, points=args.points, seed=args.seed, progress=bar
         )
-        write_integration(ds, out, fmt)
+        try:
+            write_integration(ds, out, fmt)
+        except OSError as exc:  # its message names the path
+            _error(str(exc))
+            return 1
         bar.advance(f"wrote {out}")
     status = int(ds["status"].values[0])
     if not args.quiet:

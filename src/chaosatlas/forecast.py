@@ -83,13 +83,12 @@ class ForecastSettings:
 def load_split(store: str | os.PathLike[str], system: str) -> tuple[np.ndarray, dict[str, Any]]:
     """Trajectories ``(trajectory, time, variable)`` of one system and the group's attributes.
 
-    Trajectories whose integration failed (status != 0) are left out.
+    Trajectories whose integration failed (status != 0) are left out. A store
+    without its completion marker is refused (:func:`chaosatlas.products.open_trajectories`).
     """
-    try:
-        ds = xr.open_zarr(store, group=system, consolidated=False)
-    except Exception as exc:
-        raise FileNotFoundError(f"{store}: no group for system {system!r} ({exc})") from exc
-    with ds:
+    from .products import open_trajectories
+
+    with open_trajectories(store, system) as ds:
         ok = ds["status"].values == 0
         x = ds["x"].values[ok].astype(np.float64)
         attrs = dict(ds.attrs)

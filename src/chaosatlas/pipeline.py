@@ -17,14 +17,15 @@ import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from . import catalogue
+from . import catalogue, faults
 from .catalogue.system import System
-from .cluster import dask_client
+from .cluster import dask_client, killed_worker_reason, wait_for_tasks
 from .integrate.attractor import (
     SamplingSettings,
     attractor_pool,
@@ -37,8 +38,10 @@ from .products import (
     install_directory,
     provenance,
     remove_path,
+    sweep_temporaries,
     temporary_sibling,
     write_netcdf,
+    write_region,
 )
 from .schemas import (
     SCHEMA_VERSION,
@@ -51,8 +54,6 @@ log = logging.getLogger("chaosatlas")
 SPLITS = ("train", "val", "test")
 #: Systems compiled per local worker before the workers are restarted.
 RECYCLE_AFTER = 30
-#: log which systems are still running when nothing finished for this long (s)
-STILL_RUNNING_AFTER = 60.0
 
 
 # ----------------------------------------------------------------------------- config
@@ -103,13 +104,14 @@ def _map_systems(
     worker was killed) yields its exception instead of a result. numba keeps
     what it compiled (~12 MB per system) for the life of a process, so a local
     cluster's workers are restarted every ``RECYCLE_AFTER`` systems per worker.
+    A cluster that can no longer run anything raises
+    :class:`~chaosatlas.cluster.ClusterStalled` (see :func:`~chaosatlas.cluster.wait_for_tasks`).
     """
-    from distributed import wait
-
-    local = (config.get("dask") or {}).get("cluster", "local") == "local"
+    settings = config.get("dask") or {}
+    local = settings.get("cluster", "local") == "local"
     batch = max(1, RECYCLE_AFTER * max(1, threads) if local else len(names))
     done = 0
-    with dask_client(config.get("dask"), threads) as client:
+    with dask_client(settings, threads) as client:
         for first in range(0, len(names), batch):
             if first > 0:
                 client.restart()
@@ -117,33 +119,22 @@ def _map_systems(
                 client.submit(task, *arguments(n), key=f"{what}-{n}", pure=False): n
                 for n in names[first : first + batch]
             }
-            pending = set(futures)
-            while pending:
+            for future in wait_for_tasks(client, futures, what, settings, futures.__getitem__):
                 try:
-                    finished, pending = wait(
-                        pending, timeout=STILL_RUNNING_AFTER, return_when="FIRST_COMPLETED"
-                    )
-                except TimeoutError:  # nothing finished for a while: say what is still running
-                    running = sorted(
-                        str(k).removeprefix(f"{what}-")
-                        for ks in client.processing().values()
-                        for k in ks
-                    )
-                    log.info(
-                        "%s: still running after %.0f s: %s",
-                        what,
-                        time.perf_counter() - started,
-                        ", ".join(running[:8]),
-                    )
-                    continue
-                for future in sorted(finished, key=lambda f: futures[f]):
-                    try:
-                        result = future.result()
-                    except Exception as exc:
-                        result = exc
-                    done += 1
-                    _progress(done, len(names), what, started)
-                    yield futures[future], result
+                    result = future.result()
+                except Exception as exc:
+                    result = exc
+                done += 1
+                _progress(done, len(names), what, started)
+                yield futures[future], result
+
+
+def _failure_reason(exc: BaseException, config: Mapping[str, Any]) -> str:
+    from distributed import KilledWorker
+
+    if isinstance(exc, KilledWorker):
+        return killed_worker_reason(exc, config.get("dask"))
+    return f"{type(exc).__name__}: {exc}"
 
 
 # ----------------------------------------------------------------------------- catalogue
@@ -159,6 +150,7 @@ def probe_system_task(
     except catalogue.CatalogueError as exc:
         return {**row, "status": "invalid", "reason": str(exc)}
     row.update(_static_row(system))
+    faults.inject("catalogue", name)
     try:
         system.compiled  # noqa: B018 - compile (or load from cache) now
     except Exception as exc:
@@ -175,6 +167,16 @@ def probe_system_task(
         dt=probe.dt,
         integrator=probe.integrator,
     )
+    return row
+
+
+def _failed_row(name: str, config: Mapping[str, Any], reason: str) -> dict[str, Any]:
+    """The catalogue row of a system whose task failed: its static columns and the reason."""
+    row: dict[str, Any] = {"system": name, "status": "error", "reason": reason}
+    try:
+        row.update(_static_row(catalogue.get(name, **_overrides(config, name))))
+    except Exception:  # pragma: no cover - the entry loaded on the worker, so it loads here
+        pass
     return row
 
 
@@ -282,11 +284,7 @@ def make_catalogue(
         lambda n: (n, _overrides(config, n), settings), "catalogue", started,
     ):  # fmt: skip
         if isinstance(result, BaseException):  # KilledWorker and the like: record, go on
-            result = {
-                "system": name,
-                "status": "error",
-                "reason": f"{type(result).__name__}: {result}",
-            }
+            result = _failed_row(name, config, _failure_reason(result, config))
         rows.append(result)
     ds = catalogue_dataset(rows, config)
     write_netcdf(ds, output, validate=validate_catalogue)
@@ -321,6 +319,8 @@ def prepare_system_task(
     system = catalogue.get(name, **overrides)
     sampling = SamplingSettings(**settings)
     for split, store in stores.items():
+        if _laid_out(store, name, counts[split], n_points, system.dim):
+            continue  # dask ran this task again (a worker died): keep what blocks wrote
         group_attrs = {**attrs, **_group_attrs(system, row, sampling, seed, split, n_points)}
         _layout_group(store, system, row, counts[split], n_points, block, group_attrs)
     pool = attractor_pool(system, float(row["period"]), sampling)
@@ -371,11 +371,14 @@ def integrate_block_task(
     n_points: int,
     dt: float,
     settings: Mapping[str, Any],
-) -> np.ndarray:
+) -> dict[str, Any]:
     """Integrate trajectories ``start:stop`` of one system and write that region.
 
-    The region is whole chunks along ``trajectory`` (one writer per chunk), so
-    a rerun of this task rewrites exactly the same bytes.
+    The region is whole chunks along ``trajectory`` (one writer per chunk;
+    :func:`~chaosatlas.products.write_region` refuses anything else), so a
+    rerun of this task rewrites exactly the same bytes. Returns the status
+    codes and whether the region had already been written (dask runs a task
+    again when the worker holding its result dies).
     """
     import zarr
 
@@ -383,11 +386,25 @@ def integrate_block_task(
     x0 = ics[split][start:stop]
     _, sol = sample_trajectories(system, x0, n_points, dt, SamplingSettings(**settings))
     group = zarr.open_group(store, mode="r+", path=name)
-    group["x"][start:stop] = sol.x
-    group["status"][start:stop] = sol.status
-    group["t_fail"][start:stop] = sol.t_fail
-    group["initial_state"][start:stop] = x0
-    return sol.status
+    rerun = bool((group["status"][start:stop] != -1).any())
+    for key, values in (("x", sol.x), ("t_fail", sol.t_fail), ("initial_state", x0)):
+        write_region(group[key], start, stop, values)
+    write_region(group["status"], start, stop, sol.status)  # last: marks the region written
+    faults.inject("integrate", name, start)
+    return {"status": sol.status, "rerun": rerun}
+
+
+def _laid_out(store: str, name: str, n_traj: int, n_points: int, dim: int) -> bool:
+    """Whether a system's group is already fully laid out in ``store``."""
+    import zarr
+
+    try:
+        group = zarr.open_group(store, mode="r", path=name)
+        shapes = {k: group[k].shape for k in ("x", "status", "t_fail", "initial_state")}
+        coords = [group[k].shape for k in ("trajectory", "time", "time_periods", "variable")]
+    except (KeyError, FileNotFoundError, zarr.errors.GroupNotFoundError):
+        return False
+    return shapes["x"] == (n_traj, n_points, dim) and len(coords) == 4
 
 
 def _layout_group(
@@ -488,43 +505,29 @@ def make_trajectories(
     }  # fmt: skip
     ok = [s for s, r in rows.items() if r["status"] == "ok"]
     skipped = {s: f"{r['status']}: {r['reason']}" for s, r in rows.items() if r["status"] != "ok"}
+    for path in outputs.values():
+        sweep_temporaries(path)  # stores left by a run that was killed
     tmp = {split: temporary_sibling(path) for split, path in outputs.items()}
     base_attrs = provenance(config, product="trajectories")
     started = time.perf_counter()
     log.info("integrate: %d systems x %s trajectories x %d points", len(ok), counts, n_points)
-    root_attrs = {
-        "systems": json.dumps(ok),
-        "skipped": json.dumps(skipped),
-        "schema_version": SCHEMA_VERSION,
-    }
     try:
         for path in tmp.values():
             zarr.open_group(str(path), mode="w", zarr_format=3)
         stores = {split: str(path) for split, path in tmp.items()}
-        with dask_client(config.get("dask"), threads) as client:
-            from distributed import as_completed
-
-            futures = []
-            for name in ok:
-                row = rows[name]
-                ov = _overrides(config, name)
-                ics = client.submit(
-                    prepare_system_task, name, ov, row, stores, counts, n_points, block,
-                    base_attrs, sdict, seed, key=f"prepare-{name}", pure=False,
-                )  # fmt: skip
-                dt = float(row["dt"]) if row["kind"] != "map" else 1.0
-                for split, path in stores.items():
-                    for start in range(0, counts[split], block):
-                        stop = min(start + block, counts[split])
-                        futures.append(
-                            client.submit(
-                                integrate_block_task, path, name, ov, ics, split, start, stop,
-                                n_points, dt, sdict, key=f"block-{split}-{name}-{start}", pure=False,
-                            )
-                        )  # fmt: skip
-            for k, future in enumerate(as_completed(futures), start=1):
-                future.result()  # a task error fails the rule; nothing is installed
-                _progress(k, len(futures), "integrate", started)
+        failed = _integrate_on_cluster(
+            config, threads, ok, rows, stores, counts, n_points, block, base_attrs, sdict, seed
+        )
+        for name, reason in failed.items():  # what a store holds is complete, or absent
+            skipped[name] = f"integration failed: {reason}"
+            for path in tmp.values():
+                remove_path(Path(path) / name)
+        done = [s for s in ok if s not in failed]
+        root_attrs = {
+            "systems": json.dumps(done),
+            "skipped": json.dumps(dict(sorted(skipped.items()))),
+            "schema_version": SCHEMA_VERSION,
+        }
         # Root attributes last: creating groups in parallel may touch the root metadata.
         for split, path in tmp.items():
             root = zarr.open_group(str(path), mode="r+")
@@ -545,11 +548,84 @@ def make_trajectories(
         for path in tmp.values():
             remove_path(path)
     log.info(
-        "integrate: wrote %s in %.1f s",
+        "integrate: wrote %s in %.1f s (%d systems, %d failed)",
         ", ".join(str(p) for p in outputs.values()),
         time.perf_counter() - started,
+        len(done),
+        len(failed),
     )
     return result
+
+
+def _integrate_on_cluster(
+    config: Mapping[str, Any],
+    threads: int,
+    names: Sequence[str],
+    rows: Mapping[str, Mapping[str, Any]],
+    stores: Mapping[str, str],
+    counts: Mapping[str, int],
+    n_points: int,
+    block: int,
+    base_attrs: Mapping[str, Any],
+    sdict: Mapping[str, Any],
+    seed: int,
+) -> dict[str, str]:
+    """Lay out and integrate every system on the cluster; returns ``{system: reason}`` of failures.
+
+    A task that fails (its worker died four times: a poison system, or an
+    exception) fails its system only: the system's other tasks are cancelled
+    and the remaining systems go on.
+    """
+    settings = config.get("dask") or {}
+    futures: dict[Any, tuple[str, str]] = {}
+    failed: dict[str, str] = {}
+    started = time.perf_counter()
+    with dask_client(settings, threads) as client:
+        for name in names:
+            row = rows[name]
+            ov = _overrides(config, name)
+            ics = client.submit(
+                prepare_system_task, name, ov, row, stores, counts, n_points, block,
+                base_attrs, sdict, seed, key=f"prepare-{name}", pure=False,
+            )  # fmt: skip
+            futures[ics] = (name, "prepare")
+            dt = float(row["dt"]) if row["kind"] != "map" else 1.0
+            for split, path in stores.items():
+                for start in range(0, counts[split], block):
+                    stop = min(start + block, counts[split])
+                    key = f"block-{split}-{name}-{start}"
+                    future = client.submit(
+                        integrate_block_task, path, name, ov, ics, split, start, stop,
+                        n_points, dt, sdict, key=key, pure=False,
+                    )  # fmt: skip
+                    futures[future] = (name, key)
+        n_blocks = sum(1 for _, what in futures.values() if what != "prepare")
+        k = 0
+        label = lambda f: futures[f][1]  # noqa: E731
+        for future in wait_for_tasks(client, futures, "integrate", settings, label):
+            name, what = futures[future]
+            if name in failed:
+                continue  # cancelled, or a sibling task of a system that already failed
+            try:
+                result = future.result()
+            except Exception as exc:
+                failed[name] = f"{what}: {_failure_reason(exc, config)}"
+                log.warning("integrate: %s failed, going on without it: %s", name, failed[name])
+                for other, (n, _) in futures.items():
+                    if n == name:
+                        other.cancel()
+                continue
+            if what == "prepare":
+                continue
+            if result["rerun"]:
+                log.warning(
+                    "integrate: task %s ran again (a worker died after it wrote its region); "
+                    "the region was rewritten with the same values",
+                    what,
+                )
+            k += 1
+            _progress(k, n_blocks, "integrate", started)
+    return failed
 
 
 # ----------------------------------------------------------------------------- diagnostics
@@ -572,6 +648,7 @@ def diagnose_system_task(
         system = None
     if system is None or row.get("status") != "ok":
         return not_diagnosed(row, name, system)
+    faults.inject("diagnostics", name)
     return diagnose_system(
         system, row, DiagnosticsSettings(**diagnostics), SamplingSettings(**sampling), seed
     )
@@ -609,7 +686,7 @@ def make_diagnostics(
         lambda n: (n, _overrides(config, n), rows[n], settings.__dict__, sdict, seed), "diagnostics", started,
     ):  # fmt: skip
         if isinstance(result, BaseException):  # a killed worker: record it, go on
-            row = {**rows[name], "status": "error", "reason": f"{type(result).__name__}: {result}"}
+            row = {**rows[name], "status": "error", "reason": _failure_reason(result, config)}
             result = not_diagnosed(row, name, None)
         results.append(result)
     attrs = {

@@ -7,11 +7,14 @@ never leave something that opens and looks complete).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import errno
 import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import uuid
@@ -95,10 +98,89 @@ def provenance(config: Mapping[str, Any] | None = None, **extra: Any) -> dict[st
     return attrs
 
 
+#: Hex digits of a temporary's id (``X.tmp-<id>``).
+_TMP_ID_LENGTH = 12
+
+
 def temporary_sibling(path: str | os.PathLike[str]) -> Path:
     """``X.tmp-<id>`` next to ``X``: same file system, so the final rename is atomic."""
     path = Path(path)
-    return path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:12]}")
+    return path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:_TMP_ID_LENGTH]}")
+
+
+def sweep_temporaries(final_path: str | os.PathLike[str]) -> list[Path]:
+    """Remove temporaries a killed writer of ``final_path`` left next to it.
+
+    Only siblings named exactly ``<name>.tmp-<id>`` or ``<name>.tmp-<id><suffix>``
+    (``<id>`` the 12 hex digits of :func:`temporary_sibling`, ``<suffix>`` the
+    final suffix, as :func:`write_atomically` names them) are removed, files
+    or directories; temporaries of other names in the folder are left alone.
+    Call it only where one writer owns ``final_path`` (a Snakemake job): it
+    would also remove a concurrent writer's temporary, which then fails loudly
+    at its rename.
+
+    Parameters
+    ----------
+    final_path : path
+        The product's final path (it need not exist).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The temporaries removed.
+    """
+    final = Path(final_path)
+    pattern = re.compile(
+        re.escape(final.name)
+        + rf"\.tmp-[0-9a-f]{{{_TMP_ID_LENGTH}}}"
+        + (f"(?:{re.escape(final.suffix)})?" if final.suffix else "")
+    )
+    try:
+        entries = list(os.scandir(final.parent))
+    except FileNotFoundError:
+        return []
+    removed = []
+    for entry in entries:
+        if pattern.fullmatch(entry.name):
+            try:
+                _remove(Path(entry.path))
+            except FileNotFoundError:  # removed meanwhile
+                continue
+            removed.append(Path(entry.path))
+    return removed
+
+
+def cannot_write(exc: OSError, path: str | os.PathLike[str]) -> OSError:
+    """``exc`` again, its message naming the product ``path`` (errno, and so the subclass, kept).
+
+    The error of a writer names the temporary it was writing, or nothing
+    (netCDF4 reports a full disk as "NetCDF: HDF error"); a person needs the
+    product's path.
+    """
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    # netCDF4 reports a full disk on creating a file as "Permission denied"
+    note = "" if exc.errno == errno.ENOSPC else _full_disk_note(Path(path).parent)
+    message = f"cannot write {path}: {reason}{note}"
+    return OSError(exc.errno, message) if exc.errno is not None else OSError(message)
+
+
+def _free_bytes(folder: Path) -> int | None:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+#: Less free space than this where a write failed: the disk is taken to be full.
+_FULL_DISK_BYTES = 1 << 20
+
+
+def _full_disk_note(folder: Path) -> str:
+    free = _free_bytes(folder)
+    if free is None or free >= _FULL_DISK_BYTES:
+        return ""
+    return f" (the file system has {free} bytes free: no space left on device?)"
 
 
 def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
@@ -109,6 +191,7 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
+    sweep_temporaries(final)  # left by a writer killed before its cleanup ran
     tmp = temporary_sibling(final)
     tmp = tmp.with_name(tmp.name + final.suffix)
     try:
@@ -136,9 +219,21 @@ def write_netcdf(
     ``_FillValue`` is set on every floating variable so unwritten data is masked.
     ``validate`` (e.g. a pandera schema's ``validate``) runs on the dataset
     re-opened from the temporary file; the final path appears only if it passes.
+    Temporaries of ``path`` left by a killed writer are removed first.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be written (read-only or full file system, ...),
+        naming ``path``; a full disk is ``errno.ENOSPC``. Nothing is left at
+        ``path`` (an old file there is unchanged) and no temporary remains.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sweep_temporaries(path)
+    except OSError as exc:
+        raise cannot_write(exc, path) from exc
     tmp = temporary_sibling(path)
     encoding: dict[str, dict[str, Any]] = {}
     for name, var in {**ds.data_vars, **ds.coords}.items():
@@ -147,13 +242,26 @@ def write_netcdf(
         elif var.dtype.kind in "iu" and name in ds.data_vars:
             encoding[str(name)] = {"zlib": True, "complevel": 4}
     try:
-        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
+        try:
+            ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
+        except OSError as exc:
+            raise cannot_write(exc, path) from exc
+        except RuntimeError as exc:
+            # netCDF4 reports a failed flush at close (a full disk) as "NetCDF: HDF error"
+            if _full_disk_note(path.parent):
+                full = OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (netCDF4: {exc})")
+                raise cannot_write(full, path) from exc
+            raise RuntimeError(f"cannot write {path}: {exc}") from exc
         if validate is not None:
             with xr.open_dataset(tmp, engine="netcdf4") as check:
                 validate(check.load())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
+            # A failed nc_close leaks netCDF-C's handle on the file, which would
+            # hold its blocks until the process exits: truncating frees them now.
+            with contextlib.suppress(OSError):
+                os.truncate(tmp, 0)
             tmp.unlink()
     return path
 
@@ -173,6 +281,121 @@ def install_directory(tmp: Path, final: str | os.PathLike[str]) -> Path:
     else:
         os.replace(tmp, final)
     return final
+
+
+def require_complete(path: str | os.PathLike[str]) -> Any:
+    """Open a Zarr store's root group, refusing a store without its completion marker.
+
+    Every reader of a trajectory store goes through this (directly or via
+    :func:`open_trajectories`): ``snakemake --keep-incomplete`` can record a
+    half-written ``directory()`` output as done (snakemake #3808), and such a
+    store opens without error, its unwritten chunks reading as NaN.
+
+    Returns
+    -------
+    zarr.Group
+        The root group, opened read-only.
+
+    Raises
+    ------
+    FileNotFoundError
+        When nothing is at ``path``.
+    chaosatlas.schemas.ProductError
+        When ``path`` is not a Zarr store or lacks the root attribute
+        :data:`COMPLETE_MARKER`; the message names both.
+    """
+    import zarr
+
+    from .schemas import ProductError
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such Zarr store")
+    try:
+        root = zarr.open_group(str(path), mode="r")
+    except Exception as exc:
+        raise ProductError(f"{path}: not a Zarr store: {exc}") from exc
+    if not root.attrs.get(COMPLETE_MARKER, False):
+        raise ProductError(
+            f"{path}: root attribute {COMPLETE_MARKER!r} is not set: the store is incomplete "
+            "(its writer failed or was killed, or a run with --keep-incomplete kept it); "
+            "delete it and rerun"
+        )
+    return root
+
+
+def open_trajectories(path: str | os.PathLike[str], group: str) -> xr.Dataset:
+    """One system's group of a complete trajectory store, opened lazily.
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no store at ``path`` or it has no group ``group``.
+    chaosatlas.schemas.ProductError
+        When the store is incomplete (see :func:`require_complete`) or the
+        group cannot be opened.
+    """
+    from .schemas import ProductError
+
+    root = require_complete(path)
+    if group not in root:
+        raise FileNotFoundError(f"{path}: no group for system {group!r}")
+    try:
+        return xr.open_zarr(str(path), group=group, consolidated=False)
+    except Exception as exc:
+        raise ProductError(f"{path}: group {group!r} cannot be opened: {exc}") from exc
+
+
+def write_region(array: Any, start: int, stop: int, values: Any) -> None:
+    """Write ``values`` to rows ``start:stop`` (axis 0) of a Zarr array, whole chunks only.
+
+    Two writers sharing a chunk (or a shard) lose data in read-modify-write
+    races (zarr-python #3682/#3514), and a rerun of a task that wrote part of
+    a chunk is not idempotent; so the region must start and stop on the
+    boundaries of the array's storage units along axis 0 (its shards when
+    sharded, else its chunks). ``stop`` may also be the array's length.
+
+    Parameters
+    ----------
+    array : zarr.Array
+        A Zarr v3 array, opened for writing.
+    start, stop : int
+        The region along axis 0, ``0 <= start < stop <= array.shape[0]``.
+    values : array_like
+        Of shape ``(stop - start, *array.shape[1:])``.
+
+    Raises
+    ------
+    ValueError
+        Before anything is written, when the region is out of range, not
+        aligned, or ``values`` has the wrong shape.
+    """
+    shape = tuple(array.shape)
+    if not shape:
+        raise ValueError("write_region: a 0-d array has no axis 0")
+    start, stop, n = int(start), int(stop), shape[0]
+    if not 0 <= start < stop <= n:
+        raise ValueError(f"write_region: region {start}:{stop} is not within 0:{n}")
+    shards = getattr(array, "shards", None)
+    unit = int(shards[0]) if shards is not None else int(array.chunks[0])
+    if shards is not None:
+        what = f"shard size {unit} (chunks of {array.chunks[0]})"
+    else:
+        what = f"chunk size {unit}"
+    if start % unit or (stop % unit and stop != n):
+        raise ValueError(
+            f"write_region: region {start}:{stop} of {array.path or 'array'} is not aligned "
+            f"to its {what} along axis 0 (length {n}): a partial chunk or shard would be "
+            "rewritten by read-modify-write"
+        )
+    values = np.asarray(values)
+    expected = (stop - start, *shape[1:])
+    if values.shape != expected:
+        raise ValueError(
+            f"write_region: values of shape {values.shape} for region {start}:{stop}, "
+            f"expected {expected}"
+        )
+    array[start:stop] = values
 
 
 def is_complete(path: str | os.PathLike[str]) -> bool:

@@ -6,6 +6,7 @@ that fails, so a rule fails with a message a person can act on.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import warnings
@@ -15,7 +16,7 @@ import numpy as np
 import pandera.xarray as pxr
 import xarray as xr
 
-from .products import COMPLETE_MARKER
+from .products import require_complete
 
 CATALOGUE_STATUSES = (
     "ok",
@@ -206,10 +207,89 @@ def check_trajectory_group(ds: xr.Dataset, group: str) -> list[str]:
     return problems
 
 
+def _chunk_grid(array) -> list[tuple[str, tuple[slice, ...]]]:
+    """``(key, region)`` of every stored object (chunk, or shard when sharded) of a v3 array."""
+    grid = array.shards or array.chunks
+    counts = [-(-size // step) for size, step in zip(array.shape, grid, strict=True)]
+    encode = array.metadata.chunk_key_encoding.encode_chunk_key
+    out = []
+    for index in itertools.product(*(range(n) for n in counts)):
+        region = tuple(
+            slice(i * step, min((i + 1) * step, size))
+            for i, step, size in zip(index, grid, array.shape, strict=True)
+        )
+        out.append((encode(index), region))
+    return out
+
+
+def _describe(array, region: tuple[slice, ...]) -> str:
+    dims = getattr(array.metadata, "dimension_names", None) or ()
+    if region and dims and dims[0] == "trajectory":
+        return f"trajectories {region[0].start}-{region[0].stop - 1}"
+    return "index " + ", ".join(f"{r.start}:{r.stop}" for r in region)
+
+
+def _missing_fill_is_wrong(name: str, fill, region, status) -> bool:
+    """Whether a chunk that is absent (so reads as its fill value) breaks the product.
+
+    Zarr does not store a chunk holding only the fill value, so an absent chunk
+    is legitimate where the fill is a valid value (``t_fail`` of ok
+    trajectories, ``time_periods`` without a period, a ``status`` of 0 filled
+    with 0); it is lost data where the fill cannot be right.
+    """
+    if name in ("x", "initial_state"):  # finite wherever the trajectory is ok
+        rows = status[region[0]] if status is not None else np.zeros(1)
+        return bool((rows == 0).any()) and not np.isfinite(fill)
+    if name == "time":
+        return not np.isfinite(fill)
+    if name == "status":
+        return int(fill) not in range(6)
+    if name == "variable":
+        return str(fill) == ""
+    return False
+
+
+def check_trajectory_chunks(
+    path: str | os.PathLike[str], group: str, status: np.ndarray | None = None
+) -> list[str]:
+    """Problems with the stored chunks of one group, each naming the variable and chunk key.
+
+    A chunk file that fails to decode (a torn write; the crc32c codec catches
+    any corruption) is always a problem; an absent one is where the fill value
+    it then reads as cannot be right (see :func:`_missing_fill_is_wrong`).
+    ``status`` (the group's, if it could be read) tells which trajectories must
+    have data; without it every trajectory is taken to be ok.
+    """
+    import zarr
+
+    folder = Path(path) / group
+    problems: list[str] = []
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Object at .* is not recognized")
+        arrays = sorted(zarr.open_group(str(path), mode="r", path=group).arrays())
+    for name, array in arrays:
+        if not hasattr(array.metadata, "chunk_key_encoding"):  # Zarr v2: not ours
+            continue
+        for key, region in _chunk_grid(array):
+            where = f"group {group!r}: variable {name!r} chunk {key} ({_describe(array, region)})"
+            if not (folder / name / key).is_file():
+                if _missing_fill_is_wrong(name, array.fill_value, region, status):
+                    problems.append(f"{where} is missing: it reads as the fill value")
+                continue
+            try:
+                array[region]
+            except Exception as exc:
+                problems.append(f"{where} cannot be decoded: {type(exc).__name__}: {exc}")
+    return problems
+
+
 def check_trajectory_store(
     path: str | os.PathLike[str], require_marker: bool = True
 ) -> dict[str, int]:
     """Structural check of a trajectory store; returns ``{system: n_trajectories}``.
+
+    Every chunk of every array is accounted for: a missing or undecodable chunk
+    is reported with its variable and chunk key (``c/<i>/<j>/<k>``).
 
     Raises
     ------
@@ -220,14 +300,13 @@ def check_trajectory_store(
 
     path = Path(path)
     problems: list[str] = []
-    try:
-        root = zarr.open_group(str(path), mode="r")
-    except Exception as exc:
-        raise ProductError(f"{path}: not a Zarr store: {exc}") from exc
-    if require_marker and not root.attrs.get(COMPLETE_MARKER, False):
-        raise ProductError(
-            f"{path}: root attribute {COMPLETE_MARKER!r} is not set: the store is incomplete"
-        )
+    if require_marker:
+        root = require_complete(path)
+    else:
+        try:
+            root = zarr.open_group(str(path), mode="r")
+        except Exception as exc:
+            raise ProductError(f"{path}: not a Zarr store: {exc}") from exc
     systems = json.loads(root.attrs.get("systems", "[]"))
     with warnings.catch_warnings():
         # Snakemake drops a .snakemake_timestamp file into directory outputs
@@ -240,11 +319,15 @@ def check_trajectory_store(
     counts: dict[str, int] = {}
     for group in groups:
         try:
-            ds = xr.open_zarr(str(path), group=group, consolidated=False, zarr_format=3)
-            problems += check_trajectory_group(ds.load(), group)
-            counts[group] = int(ds.sizes.get("trajectory", 0))
-        except Exception as exc:  # a torn chunk fails to decode (crc32c)
-            problems.append(f"group {group!r}: cannot be read: {type(exc).__name__}: {exc}")
+            ds = xr.open_zarr(str(path), group=group, consolidated=False, zarr_format=3).load()
+        except Exception as exc:  # a torn chunk fails to decode (crc32c): find which
+            named = check_trajectory_chunks(path, group)
+            problems += named or [f"group {group!r}: cannot be read: {type(exc).__name__}: {exc}"]
+            continue
+        status = ds["status"].values if "status" in ds.data_vars else None
+        problems += check_trajectory_chunks(path, group, status)
+        problems += check_trajectory_group(ds, group)
+        counts[group] = int(ds.sizes.get("trajectory", 0))
     if problems:
         raise ProductError(f"{path}:\n  " + "\n  ".join(problems))
     return counts

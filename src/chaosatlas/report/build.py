@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..products import write_atomically
+from ..products import open_trajectories, require_complete, write_atomically
+from ..schemas import ProductError
 from . import figures, tables
 
 __all__ = [
@@ -42,7 +43,7 @@ def report_catalogue(catalogue: str | os.PathLike[str], output: str | os.PathLik
 
 def _trajectory(store: str | os.PathLike[str], system: str, n_points: int = 4096) -> tuple:
     """First successful trajectory of a system, its kind and the delay for 1-D projections."""
-    with xr.open_zarr(store, group=system, consolidated=False) as ds:
+    with open_trajectories(store, system) as ds:
         ok = np.flatnonzero(ds["status"].values == 0)
         if ok.size == 0:
             raise ValueError(f"{store}: no successful trajectory for {system}")
@@ -57,9 +58,7 @@ def _trajectory(store: str | os.PathLike[str], system: str, n_points: int = 4096
 
 
 def _store_systems(store: str | os.PathLike[str]) -> list[str]:
-    import zarr
-
-    root = zarr.open_group(store, mode="r")
+    root = require_complete(store)
     listed = root.attrs.get("systems")
     systems = json.loads(listed) if isinstance(listed, str) else list(listed or [])
     return [str(s) for s in systems]
@@ -87,6 +86,8 @@ def report_attractor(
     """
     try:
         x, kind, lag, variables = _trajectory(store, system, n_points=8192)
+    except ProductError:  # an incomplete or broken store fails the job
+        raise
     except (FileNotFoundError, KeyError, ValueError) as exc:
         message = f"{system}: no trajectory to draw ({exc})"
         write_atomically(output, lambda tmp: figures.message_figure(message, tmp))
