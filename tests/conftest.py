@@ -9,10 +9,10 @@ import pytest
 
 from chaosatlas import catalogue
 
-# The end-to-end modules take minutes each: collected first, so that under
+# The end-to-end modules take a minute or more each: collected first, so that under
 # `make test` (-n auto --dist loadfile --no-loadscope-reorder) each starts on its
 # own worker at once and the short tests fill in around them.
-SLOW_FIRST = ("test_slurm.py", "test_workflow.py")
+SLOW_FIRST = ("test_slurm.py", "test_workflow.py", "test_faults_cluster.py")
 
 
 def pytest_collection_modifyitems(config, items):

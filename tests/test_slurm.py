@@ -115,8 +115,8 @@ def three_runs(slurm_cluster, tmp_path_factory):
         "worker_timeout": 180,
         # interface lo: the scheduler and workers talk over loopback (dask-jobqueue
         # uses the workers' interface for the scheduler too unless told otherwise)
-        # what a user would give a worker (a cold numba compile peaks near 400 MiB and
-        # distributed pauses a worker at 80%; below 800 MiB the config is refused)
+        # what a user would give a worker (a cold compile peaks at 360-615 MiB and
+        # distributed pauses a worker at 80%; below 1 GB the config is refused)
         "slurm": {"cores": 1, "processes": 1, "memory": "2GB", "walltime": "00:10:00",
                   "queue": "debug", "interface": "lo", "jobs": 2},
     }  # fmt: skip
@@ -130,7 +130,7 @@ def three_runs(slurm_cluster, tmp_path_factory):
         # quick status checks for a quick test; memory within a small CI machine.
         # Not less: inside a SLURM job dask's LocalCluster (memory_limit "auto")
         # splits the job's --mem across its workers, and chaosatlas refuses less
-        # than 800 MiB per worker (cluster.WORKER_MEMORY_FLOOR).
+        # than 1 GB per worker (cluster.WORKER_MEMORY_FLOOR).
         "--slurm-init-seconds-before-status-checks", "1",
         "--seconds-between-status-checks", "2",
         "--set-resources", *(f"{rule}:mem_mb={MEM_MB.get(rule, 1000)}" for rule in RULES),

@@ -16,9 +16,10 @@ dask:
     jobs: 2
 ```
 
-Memory: a worker that compiles a system from a cold cache peaks at about
-400 MiB (benchmarks/README.md, "Worker memory"), and distributed pauses a
-worker at 80% of its limit. A limit below :data:`WORKER_MEMORY_FLOOR` is refused
+Memory: one task of the default config peaks at 360-390 MiB from a cold cache
+(compile, probe and diagnostics), 615 MiB for the delay equation ScrollDelay
+(benchmarks/README.md section 11), and distributed pauses a worker at 80% of
+its limit. A limit below :data:`WORKER_MEMORY_FLOOR` is refused
 before any worker starts. ``auto`` is the machine's memory split over the
 workers, or, inside a SLURM job, the job's memory split over the rule's
 threads. A worker that is paused and idle while tasks wait never resumes by
@@ -37,10 +38,11 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-#: Smallest worker memory limit accepted (bytes): the measured peak RSS of a
-#: worker compiling and probing a system from a cold cache, over distributed's
-#: pause threshold of 80%, with room for what numba keeps between restarts.
-WORKER_MEMORY_FLOOR = 800 * 2**20
+#: Smallest worker memory limit accepted (bytes): the largest measured peak RSS
+#: of a default-config task from a cold cache (615 MiB, ScrollDelay) plus the
+#: worker's own ~50 MiB, over distributed's pause threshold of 80% (831 MiB),
+#: with room for what numba keeps between worker restarts.
+WORKER_MEMORY_FLOOR = 1_000_000_000
 #: Seconds with every worker paused (or none alive) and no task finished.
 DEFAULT_STALL_TIMEOUT = 60.0
 #: Log which tasks are still running when nothing finished for this long (s).
@@ -132,7 +134,7 @@ def worker_memory_limit(settings: Mapping[str, Any] | None, threads: int = 1) ->
             else f"raise {key}"
         )
         raise ClusterError(
-            f"dask worker memory {_mib(limit)} ({how}) is below the {_mib(WORKER_MEMORY_FLOOR)} "
+            f"dask worker memory {_mib(limit)} ({how}) is below the 1 GB "
             f"a worker needs to compile a system from a cold cache: {hint}"
         )
     return int(limit)

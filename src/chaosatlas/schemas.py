@@ -283,6 +283,13 @@ def check_trajectory_chunks(
     return problems
 
 
+def _status_if_readable(root, group: str) -> np.ndarray | None:
+    try:
+        return np.asarray(root[f"{group}/status"][...])
+    except Exception:  # torn or absent itself: every trajectory counts as ok
+        return None
+
+
 def check_trajectory_store(
     path: str | os.PathLike[str], require_marker: bool = True
 ) -> dict[str, int]:
@@ -321,7 +328,7 @@ def check_trajectory_store(
         try:
             ds = xr.open_zarr(str(path), group=group, consolidated=False, zarr_format=3).load()
         except Exception as exc:  # a torn chunk fails to decode (crc32c): find which
-            named = check_trajectory_chunks(path, group)
+            named = check_trajectory_chunks(path, group, _status_if_readable(root, group))
             problems += named or [f"group {group!r}: cannot be read: {type(exc).__name__}: {exc}"]
             continue
         status = ds["status"].values if "status" in ds.data_vars else None
