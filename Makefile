@@ -25,10 +25,11 @@ run: $(STAMP)
 	$(BIN)/snakemake --report results/report.html
 
 # pytest exits 5 when it collects no tests: make treats that as a failure too.
-# One file per worker (a module's end-to-end run is set up once), the two
-# end-to-end files first (tests/conftest.py), so they run side by side.
+# One file per worker (a module's end-to-end run is set up once) except the
+# per-system files, which are spread test by test; the end-to-end files first
+# (tests/conftest.py), so they run side by side.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder tests
+	$(BIN)/python -m pytest -n auto --dist loadgroup --no-loadscope-reorder tests
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[bench]"

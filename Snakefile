@@ -4,7 +4,10 @@ Run `snakemake --cores all`, then `snakemake --report results/report.html`;
 the default profile is workflow/profiles/default.
 """
 
-from snakemake.utils import min_version, validate
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version
+
+from chaosatlas.config import ConfigError, check_config
 
 min_version("9.0")
 
@@ -12,7 +15,11 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+# schema (workflow/schemas/config.schema.yaml) and catalogue: one error naming the key
+try:
+    check_config(config, source=", ".join(map(str, workflow.configfiles)) or "config")
+except ConfigError as error:
+    raise WorkflowError(str(error)) from None
 
 
 report: "workflow/report/workflow.rst"

@@ -10,13 +10,22 @@ import pytest
 from chaosatlas import catalogue
 
 # The end-to-end modules take a minute or more each: collected first, so that under
-# `make test` (-n auto --dist loadfile --no-loadscope-reorder) each starts on its
+# `make test` (-n auto --dist loadgroup --no-loadscope-reorder) each starts on its
 # own worker at once and the short tests fill in around them.
 SLOW_FIRST = ("test_slurm.py", "test_workflow.py", "test_faults_cluster.py")
+# Files of many independent per-system tests (each compiles its own kernels from a
+# cold cache): spread test by test over the workers instead of kept on one, which
+# otherwise makes test_lyapunov.py alone the longest path through the suite.
+SPREAD = ("test_lyapunov.py", "test_catalogue.py")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.path.name not in SLOW_FIRST)  # stable: order kept
+    for item in items:
+        # one group per file (module fixtures are set up once), except the spread files
+        if item.path.name not in SPREAD:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
 
 
 @pytest.fixture(scope="module")

@@ -71,8 +71,9 @@ def selected_systems(config: Mapping[str, Any]) -> list[str]:
         if unknown:
             raise ValueError(f"config key 'systems': unknown system(s) {', '.join(unknown)}")
         chosen = list(dict.fromkeys(choice))
-    if kinds:
-        chosen = [n for n in chosen if catalogue.get(n).kind in kinds]
+    if kinds:  # from the index: building every system (sympy) only for its kind takes seconds
+        of_kind = {n for k in kinds for n in catalogue.names(kind=k)}
+        chosen = [n for n in chosen if n in of_kind]
     return chosen
 
 

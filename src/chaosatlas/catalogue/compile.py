@@ -231,12 +231,15 @@ def generate_source(system: System) -> str:
 
 
 def _kernel_text() -> str:
-    from ..integrate import kernels_template
+    from ..integrate import kernels_common, kernels_template
 
     text = Path(kernels_template.__file__).read_text(encoding="utf-8")
     if _MARKER not in text:  # pragma: no cover - guards a broken install
         raise CompileError("kernel template marker missing")
-    return text.split(_MARKER, 1)[1]
+    # numba's cache of a generated kernel does not notice a change in the shared
+    # kernels it inlines: their hash in the source gives such a change a new module
+    shared = hashlib.sha256(Path(kernels_common.__file__).read_bytes()).hexdigest()[:16]
+    return f"# kernels_common {shared}\n" + text.split(_MARKER, 1)[1]
 
 
 # ---------------------------------------------------------------------------

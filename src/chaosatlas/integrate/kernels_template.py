@@ -45,31 +45,19 @@ def delay_times(p, out):  # pragma: no cover
 
 
 # ---- BEGIN KERNELS ----
-STATUS_OK = 0
-STATUS_NONFINITE = 1
-STATUS_BOUND = 2
-STATUS_MAX_STEPS = 3
-STATUS_UNDERFLOW = 4
-STATUS_BAD_GRID = 5
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _check_state(y, bound, bounded):
-    for d in range(y.shape[0]):
-        v = y[d]
-        if not math.isfinite(v):
-            return STATUS_NONFINITE
-        if bounded[d] and abs(v) > bound:
-            return STATUS_BOUND
-    return STATUS_OK
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _check_grid(t_eval):
-    for k in range(1, t_eval.shape[0]):
-        if not (t_eval[k] >= t_eval[k - 1]):
-            return False
-    return t_eval.shape[0] > 0
+from chaosatlas.integrate.kernels_common import (
+    STATUS_BAD_GRID,
+    STATUS_MAX_STEPS,
+    STATUS_NONFINITE,
+    STATUS_OK,
+    STATUS_UNDERFLOW,
+    _check_grid,
+    _check_state,
+    _delayed,
+    _gram_schmidt,
+    _history,
+    _rms_scaled,
+)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -153,15 +141,6 @@ def rk4_batch(X0, t_eval, P, h_max, bound, bounded, max_steps, out, status, t_fa
 
 
 # ---------------------------------------------------------------- DOP853
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _rms_scaled(v, scale):
-    acc = 0.0
-    for d in range(v.shape[0]):
-        q = v[d] / scale[d]
-        acc += q * q
-    return math.sqrt(acc / v.shape[0])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -417,39 +396,6 @@ def map_batch(X0, n_eval, P, bound, bounded, max_steps, out, status, t_fail, n_s
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _hermite(xs, fs, i, theta, h, var):
-    t2 = theta * theta
-    t3 = t2 * theta
-    return (
-        (2.0 * t3 - 3.0 * t2 + 1.0) * xs[i, var]
-        + (t3 - 2.0 * t2 + theta) * h * fs[i, var]
-        + (-2.0 * t3 + 3.0 * t2) * xs[i + 1, var]
-        + (t3 - t2) * h * fs[i + 1, var]
-    )
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _history(s, t0, h, last, xs, fs, x0, var):
-    """State ``var`` at time ``s`` from the constant history and the grid so far."""
-    if s <= t0:
-        return x0[var]
-    u = (s - t0) / h
-    i = int(math.floor(u))
-    if i >= last:
-        i = last - 1
-    if i < 0:
-        i = 0
-    theta = (s - (t0 + i * h)) / h
-    return _hermite(xs, fs, i, theta, h, var)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _delayed(s, taus, delay_var, t0, h, last, xs, fs, x0, xd):
-    for k in range(taus.shape[0]):
-        xd[k] = _history(s - taus[k], t0, h, last, xs, fs, x0, delay_var[k])
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def _dde_rk4_step(step, t0, h, taus, delay_var, xs, fs, x0, p, xd, k1, k2, k3, k4, tmp):
     """One RK4 step of the method of steps: grid point ``step`` -> ``step + 1`` (state and slope)."""
     n = xs.shape[1]
@@ -539,50 +485,6 @@ def dde_batch(
 
 
 # ---------------------------------------------------------------- Lyapunov exponents
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _gram_schmidt(Q, logs, accumulate):
-    """Modified Gram-Schmidt on the columns of Q in place; add log R_ii to ``logs``.
-
-    A column that collapses (a singular Jacobian, e.g. a map at a critical
-    point) is replaced by a basis vector orthogonal to the earlier columns, and
-    counts as a contraction by 1e-300."""
-    n, k = Q.shape
-    for j in range(k):
-        for i in range(j):
-            r = 0.0
-            for d in range(n):
-                r += Q[d, i] * Q[d, j]
-            for d in range(n):
-                Q[d, j] -= r * Q[d, i]
-        norm = 0.0
-        for d in range(n):
-            norm += Q[d, j] * Q[d, j]
-        norm = math.sqrt(norm)
-        if not (norm > 1e-300) or not math.isfinite(norm):
-            for e in range(n):
-                for d in range(n):
-                    Q[d, j] = 1.0 if d == (j + e) % n else 0.0
-                for i in range(j):
-                    r = Q[(j + e) % n, i]
-                    for d in range(n):
-                        Q[d, j] -= r * Q[d, i]
-                fresh = 0.0
-                for d in range(n):
-                    fresh += Q[d, j] * Q[d, j]
-                fresh = math.sqrt(fresh)
-                if fresh > 1e-8:
-                    break
-            for d in range(n):
-                Q[d, j] /= fresh
-            if accumulate:
-                logs[j] += math.log(1e-300)
-            continue
-        if accumulate:
-            logs[j] += math.log(norm)
-        for d in range(n):
-            Q[d, j] /= norm
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -58,8 +58,16 @@ class Baseline:
     """Common interface of the closed-form baselines."""
 
     name = "baseline"
+    #: The keywords the model reads; any other is refused (a misspelt one would be ignored).
+    HYPER: tuple[str, ...] = ()
 
     def __init__(self, context: int, horizon: int, n_vars: int, **hyper: Any) -> None:
+        unknown = sorted(set(hyper) - set(self.HYPER))
+        if unknown:
+            raise ValueError(
+                f"{self.name}: unknown hyperparameter(s) {', '.join(unknown)} "
+                f"(it takes: {', '.join(self.HYPER) or 'none'})"
+            )
         self.context, self.horizon, self.n_vars = int(context), int(horizon), int(n_vars)
         self.hyper = dict(hyper)
         self.state: dict[str, np.ndarray] = {}
@@ -119,6 +127,7 @@ class LinearContext(Baseline):
     """
 
     name = "linear"
+    HYPER = ("ridge", "stride")
 
     def fit(self, train: np.ndarray, val: np.ndarray | None = None) -> dict[str, Any]:
         w = windows(train, self.context + self.horizon, int(self.hyper.get("stride", 1)))
@@ -164,6 +173,7 @@ class NVAR(Baseline):
     """
 
     name = "nvar"
+    HYPER = ("k", "s", "ridge")
 
     @property
     def _k(self) -> int:
@@ -256,6 +266,7 @@ class EchoStateNetwork(Baseline):
     """
 
     name = "esn"
+    HYPER = ("size", "rho", "sigma", "leak", "ridge", "washout", "seed")
 
     def _reservoir(self) -> None:
         size = int(self.hyper.get("size", 300))
