@@ -78,3 +78,20 @@ def _hold_memory(fraction: float = 0.82) -> None:
         block = bytearray(need)
         block[::4096] = b"\1" * len(block[::4096])  # touch every page: make it resident
         _HELD.append(block)
+
+
+SHUFFLE_ENV = "CHAOSATLAS_SHUFFLE_TASKS"
+
+
+def task_order(items: list) -> list:
+    """``items`` in the order tasks are submitted: shuffled by the seed in
+    ``CHAOSATLAS_SHUFFLE_TASKS`` when it is set (the determinism tests: products
+    must not depend on which task runs or finishes first), unchanged otherwise."""
+    seed = os.environ.get(SHUFFLE_ENV)
+    if not seed:
+        return list(items)
+    import random
+
+    shuffled = list(items)
+    random.Random(int(seed)).shuffle(shuffled)
+    return shuffled

@@ -118,7 +118,7 @@ def _map_systems(
                 client.restart()
             futures = {
                 client.submit(task, *arguments(n), key=f"{what}-{n}", pure=False): n
-                for n in names[first : first + batch]
+                for n in faults.task_order(names[first : first + batch])
             }
             for future in wait_for_tasks(client, futures, what, settings, futures.__getitem__):
                 try:
@@ -582,24 +582,29 @@ def _integrate_on_cluster(
     failed: dict[str, str] = {}
     started = time.perf_counter()
     with dask_client(settings, threads) as client:
-        for name in names:
-            row = rows[name]
-            ov = _overrides(config, name)
-            ics = client.submit(
-                prepare_system_task, name, ov, row, stores, counts, n_points, block,
-                base_attrs, sdict, seed, key=f"prepare-{name}", pure=False,
+        prepared = {}
+        for name in faults.task_order(list(names)):
+            prepared[name] = client.submit(
+                prepare_system_task, name, _overrides(config, name), rows[name], stores, counts,
+                n_points, block, base_attrs, sdict, seed, key=f"prepare-{name}", pure=False,
             )  # fmt: skip
-            futures[ics] = (name, "prepare")
+            futures[prepared[name]] = (name, "prepare")
+        blocks = [
+            (name, split, path, start)
+            for name in names
+            for split, path in stores.items()
+            for start in range(0, counts[split], block)
+        ]
+        for name, split, path, start in faults.task_order(blocks):
+            row = rows[name]
             dt = float(row["dt"]) if row["kind"] != "map" else 1.0
-            for split, path in stores.items():
-                for start in range(0, counts[split], block):
-                    stop = min(start + block, counts[split])
-                    key = f"block-{split}-{name}-{start}"
-                    future = client.submit(
-                        integrate_block_task, path, name, ov, ics, split, start, stop,
-                        n_points, dt, sdict, key=key, pure=False,
-                    )  # fmt: skip
-                    futures[future] = (name, key)
+            stop = min(start + block, counts[split])
+            key = f"block-{split}-{name}-{start}"
+            future = client.submit(
+                integrate_block_task, path, name, _overrides(config, name), prepared[name],
+                split, start, stop, n_points, dt, sdict, key=key, pure=False,
+            )  # fmt: skip
+            futures[future] = (name, key)
         n_blocks = sum(1 for _, what in futures.values() if what != "prepare")
         k = 0
         label = lambda f: futures[f][1]  # noqa: E731
