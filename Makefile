@@ -29,7 +29,7 @@ run: $(STAMP)
 # per-system files, which are spread test by test; the end-to-end files first
 # (tests/conftest.py), so they run side by side.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist loadgroup --no-loadscope-reorder tests
+	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder tests
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[bench]"

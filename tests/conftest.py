@@ -10,7 +10,7 @@ import pytest
 from chaosatlas import catalogue
 
 # The end-to-end modules take a minute or more each: collected first, so that under
-# `make test` (-n auto --dist loadgroup --no-loadscope-reorder) each starts on its
+# `make test` (-n auto --dist loadfile --no-loadscope-reorder) each starts on its
 # own worker at once and the short tests fill in around them.
 SLOW_FIRST = ("test_slurm.py", "test_workflow.py", "test_faults_cluster.py")
 # Files of many independent per-system tests (each compiles its own kernels from a
@@ -19,13 +19,26 @@ SLOW_FIRST = ("test_slurm.py", "test_workflow.py", "test_faults_cluster.py")
 SPREAD = ("test_lyapunov.py", "test_catalogue.py")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
+def pytest_xdist_make_scheduler(config, log):
+    """Under ``--dist loadfile``: one work unit per file, but one per test for SPREAD.
+
+    (xdist's own ``loadgroup`` would say the same with marks, but it renames
+    node ids through an attribute pytest 9.2 no longer reads.)
+    """
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SpreadFileScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            return nodeid if file.rsplit("/", 1)[-1] in SPREAD else file
+
+    return SpreadFileScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.path.name not in SLOW_FIRST)  # stable: order kept
-    for item in items:
-        # one group per file (module fixtures are set up once), except the spread files
-        if item.path.name not in SPREAD:
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
 
 
 @pytest.fixture(scope="module")

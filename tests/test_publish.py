@@ -199,6 +199,23 @@ def test_open_by_name_and_path(results):
         chaosatlas.open("nonsense", results=results)
 
 
+def test_open_refuses_an_incomplete_store(results, tmp_path):
+    import shutil
+
+    import zarr
+
+    from chaosatlas.schemas import ProductError
+
+    copy = tmp_path / "train.zarr"
+    shutil.copytree(results / "trajectories" / "train.zarr", copy)
+    root = zarr.open_group(str(copy), mode="r+")
+    del root.attrs["chaosatlas_complete"]
+    with pytest.raises(ProductError, match="chaosatlas_complete"):
+        chaosatlas.open(copy)
+    with pytest.raises(ProductError, match="chaosatlas_complete"):
+        chaosatlas.open(copy, group="Lorenz")
+
+
 @pytest.fixture
 def server(results):
     handler = functools.partial(

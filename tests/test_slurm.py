@@ -72,7 +72,11 @@ def small_config() -> dict:
     return cfg
 
 
-@pytest.fixture(scope="module")
+# Session scope: the cluster stays up until this worker's session ends. Once the
+# SLURM tools are installed, every snakemake start (any test's) imports the SLURM
+# executor plugin, which runs `scontrol show config` and, with no controller to
+# answer, waits ~9 s for it; with the controller up it answers at once.
+@pytest.fixture(scope="session")
 def slurm_cluster():
     why = _why_not()
     if why:
@@ -131,7 +135,10 @@ def three_runs(slurm_cluster, tmp_path_factory):
         # Not less: inside a SLURM job dask's LocalCluster (memory_limit "auto")
         # splits the job's --mem across its workers, and chaosatlas refuses less
         # than 1 GB per worker (cluster.WORKER_MEMORY_FLOOR).
-        "--slurm-init-seconds-before-status-checks", "1",
+        # the plugin adds 10 s to the interval after every check that finds no job
+        # finished (1, 11, 21 s...): starting at 5 catches a ~15 s job after 20 s
+        # instead of 33 s
+        "--slurm-init-seconds-before-status-checks", "5",
         "--seconds-between-status-checks", "2",
         "--set-resources", *(f"{rule}:mem_mb={MEM_MB.get(rule, 1000)}" for rule in RULES),
         "--", *TARGETS,

@@ -414,6 +414,9 @@ def resolve(name_or_path: str | os.PathLike[str], results: str | os.PathLike[str
 
 def _open_local(path: Path, group: str | None, **kw: Any) -> xr.Dataset | xr.DataTree:
     if path.is_dir():
+        from .products import require_complete
+
+        require_complete(path)  # a half-written store reads as NaN where nothing was written
         kw.setdefault("consolidated", False)
         if group is None:
             with warnings.catch_warnings():

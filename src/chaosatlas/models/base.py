@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-#: added to the variance before the square root in instance normalisation
-NORM_EPS = 1e-5
+from .baselines import NORM_EPS  # one value for the torch and numpy models
 
 
 def instance_normalise(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -24,7 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import NORM_EPS
+#: variance floor of the per-window instance normalisation (the neural models too);
+#: here, not in .base, so that importing the baselines does not import torch
+NORM_EPS = 1e-5
 
 
 def _ridge(features: np.ndarray, targets: np.ndarray, ridge: float) -> np.ndarray:
