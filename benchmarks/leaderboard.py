@@ -2,10 +2,13 @@
 
 Run: .venv/bin/python benchmarks/leaderboard.py results/metrics/forecast.nc [invariants.nc]
 
-Prints, per model, the median over systems (and the number of systems with
-status ok) of sMAPE, VPT in Lyapunov times, MSE, D_stsp, D_H and the rollout's
-lambda_1 error, ranked by median sMAPE; then the per-system VPT table. Only
-systems whose verdict in invariants.nc is "chaotic" count when it is given.
+Prints, per model, the median over every system of sMAPE, VPT in Lyapunov
+times, D_stsp, D_H and the rollout's lambda_1 error, a failure counted at its
+worst value (chaosatlas.report.tables.ranked_scores: sMAPE 200, VPT 0, D_H 1,
+D_stsp and the lambda_1 error infinite), with n and the number not ok, in the
+leaderboard's order; then the per-system VPT table (censored values marked
+">="). Only systems whose verdict in invariants.nc is "chaotic" count when it
+is given.
 """
 
 from __future__ import annotations
@@ -16,13 +19,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from chaosatlas.report.tables import leaderboard_order, ranked_scores
+
 METRICS = {
     "smape": "sMAPE (0-200)",
     "vpt_lyapunov": "VPT (Lyapunov times)",
-    "mse": "MSE (std units)",
     "d_stsp": "D_stsp",
     "d_h": "D_H",
-    "lambda_error": "|lambda1 rollout - system| / system",
 }
 
 
@@ -33,19 +36,28 @@ def table(path: str, invariants: str | None = None) -> tuple[pd.DataFrame, pd.Da
         chaotic = set(inv.system_name.values[inv.verdict.values == "chaotic"].astype(str))
         keep = [s for s in ds.system_name.values.astype(str) if s in chaotic]
         ds = ds.sel(system_name=keep)
-    ok = ds.status == "ok"
-    lam_err = np.abs(ds.rollout_lambda1 - ds.system_lambda1) / np.abs(ds.system_lambda1)
+    order, _ = leaderboard_order(ds)
+    status = ds.status.values.astype(str)
+    failed = np.isin(status, ("rollout_failed", "failed", "missing"))
+    with np.errstate(all="ignore"):
+        lam_err = np.abs(ds.rollout_lambda1.values - ds.system_lambda1.values) / np.abs(
+            ds.system_lambda1.values
+        )
+    lam_err = np.where(failed | ~np.isfinite(lam_err), np.inf, lam_err)
+    scores = {name: ranked_scores(ds, name) for name in METRICS}
+    models = ds.model_name.values.astype(str)
     rows = {}
-    for model in ds.model_name.values.astype(str):
-        sel = ok.sel(model_name=model).values
-        row = {"systems ok": f"{int(sel.sum())}/{sel.size}"}
+    for i in order:
+        row = {"n": status.shape[1], "not ok": int(np.sum(status[i] != "ok"))}
         for name, label in METRICS.items():
-            v = (lam_err if name == "lambda_error" else ds[name]).sel(model_name=model).values
-            v = v[sel & np.isfinite(v)]
-            row[label] = float(np.median(v)) if v.size else np.nan
-        rows[model] = row
-    summary = pd.DataFrame(rows).T.sort_values(METRICS["smape"])
-    vpt = ds.vpt_lyapunov.where(ok).to_pandas().T
+            row[label] = float(np.median(scores[name][i]))
+        row["|lambda1 rollout - system| / system"] = float(np.median(lam_err[i]))
+        rows[models[i]] = row
+    summary = pd.DataFrame(rows).T
+    vpt = ds.vpt_lyapunov.to_pandas().T.map(lambda v: f"{v:.2f}")
+    censored = ds.vpt_censored.to_pandas().T.astype(bool)
+    vpt = vpt.where(~censored, ">= " + vpt)
+    vpt = vpt.where(~pd.DataFrame(failed, index=models, columns=vpt.index).T, "failed")
     return summary, vpt
 
 

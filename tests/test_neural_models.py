@@ -108,3 +108,49 @@ def test_initial_weights_come_from_the_training_seed(name):
     c = Forecaster(name, 32, 8, 2, SMALL[name], {"seed": 2}).model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def _opt(lr: float = 1e-3) -> torch.optim.Optimizer:
+    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+
+
+def test_learning_rate_schedules():
+    from chaosatlas.models.base import Optimisation
+    from chaosatlas.models.training import TrainSettings, _schedule_step
+
+    recipe = Optimisation(lr=1e-3, lr_decay=0.5, min_lr=1e-5)
+    # plateau: unchanged while improving, halved after every 2 epochs without improvement
+    opt, s = _opt(), TrainSettings(schedule="plateau", plateau_patience=2, epochs=10)
+    rates = []
+    for epoch, stale in enumerate([0, 1, 2, 3, 4, 0]):
+        _schedule_step(opt, recipe, s, epoch, stale)
+        rates.append(opt.param_groups[0]["lr"])
+    assert rates == pytest.approx([1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4, 2.5e-4])
+    # cosine: half way down at half the epochs, the floor at the end
+    opt, s = _opt(), TrainSettings(schedule="cosine", epochs=10)
+    _schedule_step(opt, recipe, s, 4, 0)
+    assert opt.param_groups[0]["lr"] == pytest.approx(1e-5 + 0.5 * (1e-3 - 1e-5))
+    _schedule_step(opt, recipe, s, 9, 0)
+    assert opt.param_groups[0]["lr"] == pytest.approx(1e-5)
+    # the paper's per-epoch factor, never below the floor
+    opt, s = _opt(), TrainSettings(schedule="paper")
+    for epoch in range(10):
+        _schedule_step(opt, recipe, s, epoch, 0)
+    assert opt.param_groups[0]["lr"] == pytest.approx(1e-5)
+    with pytest.raises(ValueError, match="schedule"):
+        TrainSettings.from_mapping({"schedule": "halving"})
+
+
+def test_training_reports_its_best_epoch_and_why_it_stopped():
+    from chaosatlas.models.training import TrainSettings, train_neural
+
+    t = np.arange(600) * 0.1
+    series = np.stack([np.sin(t), np.cos(0.7 * t)], axis=-1)[None]
+    m = neural_class("koopa")(16, 4, 2, **SMALL["koopa"])
+    r = train_neural(m, series, series, TrainSettings(epochs=3, max_batches=2, patience=5))
+    assert r.epochs_run == 3 and r.stop_reason.startswith("epoch cap reached (3)")
+    assert 0 <= r.best_epoch < 3 and f"best epoch {r.best_epoch + 1}" in r.stop_reason
+    m = neural_class("koopa")(16, 4, 2, **SMALL["koopa"])
+    r = train_neural(m, series, series, TrainSettings(epochs=50, max_batches=1, patience=1,
+                                                      schedule="paper"))  # fmt: skip
+    assert r.stopped_early and r.stop_reason.startswith("early stopping") and r.epochs_run < 50

@@ -69,19 +69,23 @@ def forecast_ds() -> xr.Dataset:
     )
 
 
-def test_leaderboard_ranks_by_mean_vpt_and_marks_the_best():
+def test_leaderboard_ranks_by_median_vpt_and_marks_the_best():
     p = parse(tables.leaderboard_table(forecast_ds()))
     assert [r[1] for r in p.rows] == ["good", "persistence", "blowup"]
-    assert p.rows[0][2] == "2.5" and p.rows[1][2] == "0.15" and p.rows[2][2] == "–"
-    # columns: rank, model, mean, then (VPT, sMAPE, D_stsp, D_H) per system, status
-    assert len(p.rows[0]) == 3 + 2 * 4 + 1
-    assert "best" in p.cell_class[0][3] and "best" in p.cell_class[0][4]  # VPT, sMAPE
-    assert "best" not in p.cell_class[1][3]
+    # medians over both systems; the failed model's count as VPT 0, never a gap
+    assert [r[2] for r in p.rows] == ["2.5 (n=2)", "0.15 (n=2)", "0 (n=2)"]
+    assert [r[3] for r in p.rows] == ["0 / 2", "0 / 2", "2 / 2"]
+    # columns: rank, model, median, not ok, then (VPT, sMAPE, D_stsp, D_H) per system, status
+    assert len(p.rows[0]) == 4 + 2 * 4 + 1
+    assert "best" in p.cell_class[0][4] and "best" in p.cell_class[0][5]  # VPT, sMAPE
+    assert "best" not in p.cell_class[1][4]
     assert p.row_class[2] == "failed" and p.rows[2][-1] == "failed"
+    assert p.rows[2][4] == "✗ failed" and "gap" in p.cell_class[2][4]
     compact = parse(tables.leaderboard_table(forecast_ds(), compact=True))
-    # rank, model, mean VPT, VPT per system, 3 scores averaged, status
-    assert len(compact.rows[0]) == 3 + 2 + 3 + 1
-    assert compact.rows[0][5] == "15"  # mean sMAPE of "good"
+    # rank, model, median VPT, not ok, VPT per system, 3 score medians, status
+    assert len(compact.rows[0]) == 4 + 2 + 3 + 1
+    assert compact.rows[0][6] == "15 (n=2)"  # median sMAPE of "good"
+    assert compact.rows[2][6] == "200 (n=2)"  # failures count at the worst value
     assert 'id="leaderboard"' in tables.leaderboard_table(forecast_ds(), compact=True)
 
 

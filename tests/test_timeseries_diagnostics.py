@@ -188,9 +188,22 @@ def test_rosenstein_maps(henon):
     assert max_lyapunov_rosenstein(logistic).value == pytest.approx(math.log(2), rel=0.05)
 
 
-def test_rosenstein_limit_cycle_is_zero():
+def test_rosenstein_limit_cycle_has_no_divergence():
+    # neighbours on a limit cycle do not separate: no slope to fit, NaN with the reason
     x = _flow("VanDerPol", [2.0, 0.0], 0.2, 8_000)
-    assert abs(max_lyapunov_rosenstein(x, dt=0.2).value) < 0.02
+    r = max_lyapunov_rosenstein(x, dt=0.2)
+    assert math.isnan(r.value) and "no exponential divergence" in r.reason
+
+
+def test_rosenstein_failure_is_nan_with_a_reason_never_zero():
+    # a rollout collapsed to a fixed point: constant after a short decay
+    t = np.arange(2_000) * 0.05
+    x = np.stack([np.exp(-t), np.exp(-2 * t)], axis=1)
+    x[400:] = x[400]
+    r = max_lyapunov_rosenstein(x, dt=0.05)
+    assert math.isnan(r.value) and r.reason
+    ok = max_lyapunov_rosenstein(_flow("Lorenz", [1.0, 1.0, 1.0], 0.02, 6_000)[1000:], dt=0.02)
+    assert ok.reason == "" and ok.value > 0.5
 
 
 def test_rosenstein_rejects_bad_input():

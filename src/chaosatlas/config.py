@@ -188,14 +188,22 @@ def _check_meaning(config: Mapping[str, Any], source: str) -> None:
             )
     for model, hyper in (forecast.get("hyper") or {}).items():
         _check_hyper(model, hyper, settings.models, source)
+    for model, candidates in (forecast.get("search") or {}).items():
+        for i, candidate in enumerate(candidates):
+            hyper = {k: v for k, v in candidate.items() if k != "context"}
+            _check_hyper(
+                model, hyper, settings.models, source, f"forecast.search.{_part(model)}.{i}"
+            )
     _check_causal(config.get("causal") or {}, source)
     _check_memory(config.get("dask") or {}, source)
 
 
-def _check_hyper(model: str, hyper: Mapping[str, Any], models: Any, source: str) -> None:
+def _check_hyper(
+    model: str, hyper: Mapping[str, Any], models: Any, source: str, key: str = ""
+) -> None:
     from .models import BASELINES, MODEL_NAMES, NEURAL, neural_class
 
-    key = f"forecast.hyper.{_part(model)}"
+    key = key or f"forecast.hyper.{_part(model)}"
     if model not in MODEL_NAMES:
         raise ConfigError(f"unknown model (known: {', '.join(MODEL_NAMES)})", key, source)
     if model in NEURAL:

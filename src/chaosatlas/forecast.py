@@ -4,14 +4,21 @@ Data come from the trajectory stores (``results/trajectories/{split}.zarr``,
 one group per system), standardised with the training split's per-variable
 mean and std. Scores (see :mod:`chaosatlas.metrics`):
 
-- short horizon: every test window of ``context + horizon`` steps (stride
-  ``horizon``): MSE, MAE, sMAPE (standardised units), sMAPE per step, VPT in
-  time units, Lyapunov times (``t * lambda_1`` from ``invariants.nc``) and
-  dominant periods;
+- short horizon: every test window of ``context + vpt_horizon`` steps (stride
+  ``horizon``): MSE, MAE, sMAPE (standardised units) and sMAPE per step over
+  the first ``horizon`` steps; VPT over the free-running ``vpt_horizon`` steps
+  in time units, Lyapunov times (``t * lambda_1`` from ``invariants.nc``) and
+  dominant periods, with the fraction of windows that never crossed the
+  threshold (``vpt_censored``: the value is then a lower bound);
 - long term: from the first test state a free-running rollout of 1.25 T steps,
   the first 0.25 T discarded (T as long as the test trajectory allows): D_stsp
-  against all test data, D_H against the true continuation, and the rollout's
-  largest exponent (Rosenstein) against the system's.
+  and D_H against the true continuation of the same length, the rollout's
+  largest exponent (Rosenstein) against the system's, and per system the
+  noise floor (one true trajectory against another).
+
+A failure is never a gap in an average: a non-finite forecast window scores
+the worst value (sMAPE 200, VPT 0, MSE inf) and is counted; a model's status
+says what went wrong (:data:`FORECAST_STATUS`, best first).
 """
 
 from __future__ import annotations
@@ -29,14 +36,15 @@ import numpy as np
 import xarray as xr
 
 from .metrics import (
-    mae,
-    mse,
+    D_H_WORST,
+    collapsed,
     power_spectrum_distance,
     smape,
     smape_curve,
     state_space_divergence,
-    valid_prediction_time,
+    valid_prediction_steps,
 )
+from .schemas import FORECAST_STATUS
 
 log = logging.getLogger("chaosatlas")
 
@@ -49,7 +57,9 @@ class ForecastSettings:
     models: tuple[str, ...] = ("persistence",)
     context: int = 64
     horizon: int = 32
+    vpt_horizon: int = 0  # 0: the horizon
     hyper: dict[str, dict[str, Any]] = field(default_factory=dict)
+    search: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     device: str = "auto"
 
@@ -74,7 +84,12 @@ class ForecastSettings:
             models=tuple(f.get("models", cls.models)),
             context=int(f.get("context", cls.context)),
             horizon=int(f.get("horizon", cls.horizon)),
+            vpt_horizon=max(
+                int(f.get("horizon", cls.horizon)),
+                int(f.get("vpt_horizon", f.get("horizon", cls.horizon))),
+            ),
             hyper={k: dict(v or {}) for k, v in (f.get("hyper") or {}).items()},
+            search={k: [dict(c) for c in v] for k, v in (f.get("search") or {}).items()},
             training=dict(f.get("training") or {}),
             device=str(f.get("device", "auto")),
         )
@@ -94,6 +109,23 @@ def load_split(store: str | os.PathLike[str], system: str) -> tuple[np.ndarray, 
         attrs = dict(ds.attrs)
         attrs["variables"] = [str(v) for v in ds["variable"].values]
     return x, attrs
+
+
+def validation_mse(forecaster: Any, val: np.ndarray) -> float:
+    """MSE over the horizon of ``forecaster`` on standardised validation windows.
+
+    The one criterion the per-system search compares settings by, for every
+    model kind; a non-finite forecast makes it infinite.
+    """
+    from .models.baselines import windows
+
+    L, H = forecaster.context, forecaster.horizon
+    w = windows(val, L + H, H)
+    if w.shape[0] == 0:
+        return math.inf
+    with np.errstate(all="ignore"):
+        err = float(np.mean((forecaster.predict(w[:, :L]) - w[:, L:]) ** 2))
+    return err if math.isfinite(err) else math.inf
 
 
 def standardiser(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -132,16 +164,33 @@ def train_model(
         "device": settings.device,
         "threads": int(threads),
     }
-    f = Forecaster(
-        model,
-        settings.context,
-        settings.horizon,
-        train.shape[-1],
-        hyper,
-        training if model in NEURAL else None,
-    )
-    log.info("train %s on %s: %d parameters", model, system, f.n_parameters)
-    report = f.fit(train_z, val_z, label=f"{model}/{system}")
+    candidates = [{**hyper, **c} for c in settings.search.get(model, [])] or [hyper]
+    tried = []
+    seconds = 0.0
+    best: tuple[float, Any, dict[str, Any], int] | None = None
+    for k, candidate in enumerate(candidates):
+        candidate = dict(candidate)
+        context = int(candidate.pop("context", settings.context))
+        f = Forecaster(
+            model, context, settings.horizon, train.shape[-1], candidate,
+            training if model in NEURAL else None,
+        )  # fmt: skip
+        log.info("train %s on %s (setting %d of %d): %d parameters",
+                 model, system, k + 1, len(candidates), f.n_parameters)  # fmt: skip
+        fit_report = f.fit(train_z, val_z, label=f"{model}/{system}")
+        seconds += float(fit_report.get("seconds", 0.0))
+        score = validation_mse(f, val_z)
+        tried.append({"context": context, "hyper": candidate,
+                      "validation_mse": score if math.isfinite(score) else None})  # fmt: skip
+        # a non-finite validation error never wins; ties keep the first setting
+        if best is None or (math.isfinite(score) and not score >= best[0]):
+            best = (score if math.isfinite(score) else math.inf, f, fit_report, k)
+    assert best is not None
+    _, f, report, chosen = best
+    # the search's cost is the model's training cost
+    report = {**report, "validation_mse": tried[chosen]["validation_mse"], "seconds": seconds}
+    if len(candidates) > 1:
+        report.update(search=tried, chosen=chosen)
     report.update(
         model=model,
         system=system,
@@ -162,7 +211,12 @@ def train_model(
 
 @dataclass
 class Score:
-    """Scores of one model on one system."""
+    """Scores of one model on one system.
+
+    Short-horizon scores average over every test window; a window whose
+    forecast is not finite counts with the worst value (sMAPE 200, VPT 0,
+    infinite MSE and MAE), and ``n_failed_windows`` says how many there were.
+    """
 
     model: str
     system: str
@@ -175,12 +229,55 @@ class Score:
     vpt: float = math.nan
     vpt_lyapunov: float = math.nan
     vpt_periods: float = math.nan
+    vpt_censored_fraction: float = math.nan
     d_stsp: float = math.nan
     d_h: float = math.nan
     rollout_lambda1: float = math.nan
     system_lambda1: float = math.nan
     training_seconds: float = math.nan
     n_parameters: int = 0
+    n_windows: int = 0
+    n_failed_windows: int = 0
+
+    @property
+    def vpt_censored(self) -> int:
+        """1 when any window never crossed the VPT threshold (the VPT is a lower bound)."""
+        return int(self.vpt_censored_fraction > 0)
+
+    def note(self, status: str, reason: str) -> None:
+        """Record a problem: the worse status stays, every reason is kept."""
+        if FORECAST_STATUS.index(status) > FORECAST_STATUS.index(self.status):
+            self.status = status
+        self.reason = f"{self.reason}; {reason}" if self.reason else reason
+
+
+def _short_horizon(
+    s: Score, truth: np.ndarray, pred: np.ndarray, horizon: int, dt: float, lambda1: float,
+    period: float,
+) -> None:  # fmt: skip
+    """Fill the short-horizon scores of ``s``; failed windows count as the worst forecasts."""
+    n = truth.shape[0]
+    finite = np.all(np.isfinite(pred[:, :horizon]), axis=(1, 2))
+    s.n_windows, s.n_failed_windows = n, int(n - finite.sum())
+    if s.n_failed_windows == n:
+        s.note("failed", f"every one of the {n} short-horizon forecasts is non-finite")
+    elif s.n_failed_windows:
+        s.note("partial", f"{s.n_failed_windows} of {n} forecasts non-finite (scored as the worst)")
+    short_t, short_p = truth[:, :horizon], pred[:, :horizon]
+    with np.errstate(all="ignore"):
+        err = np.where(finite[:, None, None], short_t - short_p, np.inf)
+    s.mse, s.mae = float(np.mean(err**2)), float(np.mean(np.abs(err)))
+    s.smape = smape(short_t, short_p)  # a non-finite prediction counts as 200
+    s.smape_by_step = smape_curve(short_t, short_p)
+    steps = np.zeros(n)
+    censored = np.zeros(n, dtype=bool)
+    for i in range(n):  # over the longer VPT horizon, from the same windows
+        k, c = valid_prediction_steps(truth[i], pred[i])
+        steps[i], censored[i] = k.mean(), c.any()
+    s.vpt = float(np.mean(steps) * dt)
+    s.vpt_censored_fraction = float(np.mean(censored))  # a flag, not a failure
+    s.vpt_lyapunov = s.vpt * lambda1 if math.isfinite(lambda1) and lambda1 > 0 else math.nan
+    s.vpt_periods = s.vpt / period if math.isfinite(period) and period > 0 else math.nan
 
 
 def score_model(
@@ -193,58 +290,109 @@ def score_model(
     model: str,
     system: str,
     seed: int = 0,
+    vpt_horizon: int | None = None,
 ) -> Score:
-    """Score a fitted forecaster on standardised test trajectories ``(n, time, vars)``."""
-    from .diagnostics.timeseries import max_lyapunov_rosenstein
+    """Score a fitted forecaster on standardised test trajectories ``(n, time, vars)``.
+
+    Short horizon: windows of ``context + vpt_horizon`` steps, stride
+    ``horizon``; MSE, MAE and sMAPE over the first ``horizon`` steps of each
+    forecast, VPT over the whole free-running forecast of ``vpt_horizon``
+    steps (default: the horizon), flagged censored where it reaches the end.
+    Long term: see :func:`long_term_scores`.
+    """
     from .models.baselines import windows
 
     s = Score(model, system, system_lambda1=lambda1)
     L, H = forecaster.context, forecaster.horizon
-    w = windows(test, L + H, H)
-    pred = forecaster.predict(w[:, :L])
-    truth = w[:, L:]
-    finite = np.all(np.isfinite(pred), axis=(1, 2))
-    if not finite.any():
-        s.status, s.reason = "failed", "every short-horizon forecast is non-finite"
+    V = max(H, int(vpt_horizon or H))
+    w = windows(test, L + V, H)
+    if w.shape[0] == 0:
+        raise ValueError(
+            f"test trajectories of {test.shape[1]} steps are shorter than context + vpt_horizon "
+            f"= {L + V} (config keys forecast.context, forecast.vpt_horizon)"
+        )
+    pred = forecaster.predict(w[:, :L]) if V == H else forecaster.rollout(w[:, :L], V)
+    _short_horizon(s, w[:, L:], pred, H, dt, lambda1, period)
+    if s.status == "failed":
         return s
-    if not finite.all():
-        s.reason = f"{int((~finite).sum())} of {finite.size} forecasts non-finite (left out); "
-    pred, truth = pred[finite], truth[finite]
-    s.mse, s.mae, s.smape = mse(truth, pred), mae(truth, pred), smape(truth, pred)
-    s.smape_by_step = smape_curve(truth, pred)
-    s.vpt = float(
-        np.mean([valid_prediction_time(t, p, dt) for t, p in zip(truth, pred, strict=True)])
-    )
-    s.vpt_lyapunov = s.vpt * lambda1 if math.isfinite(lambda1) and lambda1 > 0 else math.nan
-    s.vpt_periods = s.vpt / period if math.isfinite(period) and period > 0 else math.nan
-    # long term: 1.25 T steps from the first test state, the first 0.25 T discarded
+    long_term_scores(s, forecaster, test, dt=dt, seed=seed)
+    return s
+
+
+def rollout_length(test: np.ndarray, context: int) -> tuple[int, int]:
+    """``(T, burn)``: the scored rollout length and its discarded transient, 1.25 T in all."""
+    T = int((test.shape[1] - context) / 1.25)
+    return T, test.shape[1] - context - T
+
+
+def long_term_scores(
+    s: Score, forecaster: Any, test: np.ndarray, *, dt: float, seed: int = 0
+) -> None:
+    """Free-running rollout from the first test state; fills D_stsp, D_H, rollout lambda_1.
+
+    1.25 T steps from the first test window's context, the first 0.25 T
+    discarded, scored against the true continuation of the same length T (the
+    same sample size on both sides, so neither density estimate is favoured).
+    A rollout that blows up has NaN long-term scores and status
+    ``rollout_failed``; one that collapses to a point gets the worst D_H (1)
+    and status ``rollout_collapsed``.
+    """
+    from .diagnostics.timeseries import max_lyapunov_rosenstein
+
+    L = forecaster.context
     first = test[0]
-    T = int((first.shape[0] - L) / 1.25)
-    burn = first.shape[0] - L - T
+    T, burn = rollout_length(test, L)
     roll = forecaster.rollout(first[None, :L], T + burn)[0, burn:]
     truth_long = first[L + burn : L + burn + T]
     if not np.all(np.isfinite(roll)):
-        s.reason += "the free-running rollout blew up (long-term scores NaN)"
-        s.status = "rollout_failed"
-        return s
-    s.d_stsp = state_space_divergence(test.reshape(-1, test.shape[-1]), roll, seed=seed)
-    s.d_h = power_spectrum_distance(truth_long, roll)
+        bad = int(np.argmax(~np.all(np.isfinite(roll), axis=1)))
+        s.note("rollout_failed", f"the free-running rollout blew up at step {burn + bad}")
+        return
+    s.d_stsp = state_space_divergence(truth_long, roll, seed=seed)
+    if collapsed(truth_long, roll):
+        s.d_h = D_H_WORST
+        s.note("rollout_collapsed", "the free-running rollout collapsed to a point (D_H worst)")
+    else:
+        s.d_h = power_spectrum_distance(truth_long, roll)
     try:
-        s.rollout_lambda1 = max_lyapunov_rosenstein(roll, dt=dt, seed=seed).value
-    except Exception as exc:  # a constant rollout has no exponent
-        s.reason += f"rollout exponent: {exc}"
-    s.reason = s.reason.rstrip("; ")
-    return s
+        r = max_lyapunov_rosenstein(roll, dt=dt, seed=seed)
+        s.rollout_lambda1 = r.value
+        if r.reason:
+            s.reason = f"{s.reason}; rollout exponent: {r.reason}".lstrip("; ")
+    except ValueError as exc:
+        s.reason = f"{s.reason}; rollout exponent: {exc}".lstrip("; ")
+
+
+def noise_floor(test: np.ndarray, context: int, seed: int = 0) -> tuple[float, float]:
+    """D_stsp and D_H of one true trajectory against another of the same length.
+
+    The scores a perfect model would get from sampling alone: the first test
+    trajectory's scored segment against the second's (NaN with one trajectory).
+    """
+    if test.shape[0] < 2:
+        return math.nan, math.nan
+    T, burn = rollout_length(test, context)
+    a = test[0, context + burn : context + burn + T]
+    b = test[1, context + burn : context + burn + T]
+    return state_space_divergence(a, b, seed=seed), power_spectrum_distance(a, b)
 
 
 #: variables of forecast.nc per (model, system): name -> (long_name, units)
 SCORE_VARIABLES: dict[str, tuple[str, str]] = {
-    "mse": ("mean squared error over the horizon, standardised units", "1"),
-    "mae": ("mean absolute error over the horizon, standardised units", "1"),
-    "smape": ("symmetric mean absolute percentage error (0-200 scale), standardised units", "1"),
+    "mse": ("mean squared error over the horizon, standardised units (inf: a failed window)", "1"),
+    "mae": ("mean absolute error over the horizon, standardised units (inf: a failed window)", "1"),
+    "smape": (
+        "symmetric mean absolute percentage error (0-200 scale), standardised units; "
+        "a non-finite forecast counts 200",
+        "1",
+    ),
     "vpt": ("valid prediction time (cumulative sMAPE below 30), in the system's time units", "1"),
     "vpt_lyapunov": ("valid prediction time in Lyapunov times (t * lambda_1)", "1"),
     "vpt_periods": ("valid prediction time in dominant periods", "1"),
+    "vpt_censored_fraction": (
+        "fraction of windows whose forecast never crossed the VPT threshold (VPT a lower bound)",
+        "1",
+    ),
     "d_stsp": ("state-space divergence of the free-running rollout (KL)", "1"),
     "d_h": ("power-spectrum Hellinger distance of the free-running rollout", "1"),
     "rollout_lambda1": (
@@ -258,15 +406,24 @@ SCORE_VARIABLES: dict[str, tuple[str, str]] = {
     "training_seconds": ("wall-clock training time (not reproducible by nature)", "s"),
 }
 
+#: integer variables per (model, system): name -> long_name
+COUNT_VARIABLES: dict[str, str] = {
+    "n_parameters": "trained parameters",
+    "n_windows": "short-horizon test windows scored",
+    "n_failed_windows": "windows whose forecast was non-finite (scored as the worst)",
+    "vpt_censored": "1: some window never crossed the VPT threshold, the VPT is a lower bound",
+}
+
 
 def forecast_dataset(
     scores: Sequence[Score], models: Sequence[str], systems: Sequence[str], horizon: int,
-    attrs: Mapping[str, Any],
+    attrs: Mapping[str, Any], floors: Mapping[str, tuple[float, float]] | None = None,
 ) -> xr.Dataset:  # fmt: skip
     """The leaderboard table ``(model, system[, step])`` as an xarray Dataset.
 
     Times are in each system's own non-dimensional time units (iterations for
-    maps), so they carry units "1"; select a row with
+    maps), so they carry units "1". ``floors``: per system the D_stsp and D_H of
+    one true trajectory against another (:func:`noise_floor`). Select a row with
     ``ds.swap_dims(model="model_name", system="system_name").sel(model_name="nvar")``.
     """
     index = {(s.model, s.system): s for s in scores}
@@ -284,10 +441,15 @@ def forecast_dataset(
     for name, (long_name, units) in SCORE_VARIABLES.items():
         data[name] = (("model", "system"), grid(name, np.nan, np.float64),
                       {"long_name": long_name, "units": units})  # fmt: skip
-    data["n_parameters"] = (
-        ("model", "system"), grid("n_parameters", 0, np.int64),
-        {"long_name": "trained parameters", "units": "1"},
-    )  # fmt: skip
+    for name, long_name in COUNT_VARIABLES.items():
+        dtype = np.int8 if name == "vpt_censored" else np.int64
+        data[name] = (("model", "system"), grid(name, 0, dtype),
+                      {"long_name": long_name, "units": "1"})  # fmt: skip
+    floors = floors or {}
+    for k, (name, what) in enumerate((("d_stsp_floor", "D_stsp"), ("d_h_floor", "D_H"))):
+        data[name] = (("system",), np.array([floors.get(y, (math.nan,) * 2)[k] for y in systems]),
+                      {"long_name": f"{what} of one true trajectory against another of the same "
+                       "length: the noise floor of the score", "units": "1"})  # fmt: skip
     curve = np.full((*shape, horizon), np.nan)
     for i, m in enumerate(models):
         for j, y in enumerate(systems):
@@ -361,6 +523,7 @@ def make_forecast(
     ref = _lambda1_and_period(invariants)
     by_pair = checkpoint_index(checkpoints)
     scores = []
+    floors: dict[str, tuple[float, float]] = {}
     for system in settings.systems:
         test, attrs = load_split(test_store, system)
         lam, period = ref.get(system, (math.nan, math.nan))
@@ -371,17 +534,22 @@ def make_forecast(
                 continue
             f = Forecaster.load(path)
             mean, std = standardisation(f)
+            z = (test - mean) / std
+            if system not in floors:
+                floors[system] = noise_floor(z, settings.context, seed=int(config["seed"]))
             try:
                 sc = score_model(
-                    f, (test - mean) / std, dt=float(attrs.get("dt", 1.0)), period=period,
-                    lambda1=lam, model=model, system=system, seed=int(config["seed"]),
+                    f, z, dt=float(attrs.get("dt", 1.0)), period=period, lambda1=lam,
+                    model=model, system=system, seed=int(config["seed"]),
+                    vpt_horizon=settings.vpt_horizon,
                 )  # fmt: skip
             except Exception as exc:  # recorded, never raised
                 sc = Score(model, system, "failed", f"{type(exc).__name__}: {exc}")
             sc.training_seconds = float(f.report.get("seconds", math.nan))
             sc.n_parameters = int(f.report.get("n_parameters", f.n_parameters))
-            log.info("forecast %s on %s: VPT %.3g Lyapunov times, sMAPE %.3g, %s",
-                     model, system, sc.vpt_lyapunov, sc.smape, sc.status)  # fmt: skip
+            log.info("forecast %s on %s: VPT %.3g Lyapunov times%s, sMAPE %.3g, %s",
+                     model, system, sc.vpt_lyapunov, " (censored)" * sc.vpt_censored, sc.smape,
+                     sc.status)  # fmt: skip
             scores.append(sc)
     attrs = {
         **provenance(config, product="forecast"),
@@ -394,16 +562,23 @@ def make_forecast(
             {
                 "context": settings.context,
                 "horizon": settings.horizon,
+                "vpt_horizon": settings.vpt_horizon,
                 "hyper": settings.hyper,
+                "search": settings.search,
                 "training": settings.training,
             }
         ),  # fmt: skip
         "protocol": (
-            "short horizon: test windows of context+horizon, stride horizon; long term: "
-            "rollout of 1.25 T from the first test state, first 0.25 T discarded; "
+            "short horizon: test windows of context+vpt_horizon, stride horizon; MSE, MAE, "
+            "sMAPE over the first horizon steps, VPT over the free-running vpt_horizon "
+            "steps (vpt_censored where never crossed); a non-finite forecast scores the worst "
+            "(sMAPE 200, VPT 0); long term: rollout of 1.25 T from the first test state, first "
+            "0.25 T discarded, against the true continuation of the same length T; "
             "sMAPE on the 0-200 scale in standardised units; VPT threshold 30"
         ),
     }
-    ds = forecast_dataset(scores, settings.models, settings.systems, settings.horizon, attrs)
+    ds = forecast_dataset(
+        scores, settings.models, settings.systems, settings.horizon, attrs, floors
+    )
     write_netcdf(ds, output, validate=validate_forecast)
     return ds

@@ -8,14 +8,18 @@ benchmark and the dynamical-systems-reconstruction literature):
   split).
 - :func:`smape`: ``200 * mean(|x - y| / (|x| + |y|))``, on the 0-200 scale.
 - :func:`valid_prediction_time`: first time the *cumulative* sMAPE exceeds a
-  threshold (30), per variable, averaged.
+  threshold (30), per variable, averaged; :func:`valid_prediction_steps` also
+  says which variables never crossed it (a censored value, a lower bound).
 - :func:`state_space_divergence` (``D_stsp``): KL divergence of the true and
   generated invariant densities, binned (30 bins per dimension, Laplace
   smoothing 1e-5) below 6 dimensions and by Gaussian mixtures above.
 - :func:`power_spectrum_distance` (``D_H``): Hellinger distance of smoothed
   power spectra (sigma = 20 bins), averaged over dimensions.
+- :func:`collapsed`: whether a rollout has collapsed to a point.
 
-Plain arrays in, floats out; nothing here knows about models.
+A non-finite prediction is the worst forecast there is: its sMAPE terms are
+200 and it is never valid, so a blown-up forecast can never score as a good
+one. Plain arrays in, floats out; nothing here knows about models.
 """
 
 from __future__ import annotations
@@ -32,12 +36,20 @@ __all__ = [
     "smape",
     "smape_curve",
     "valid_prediction_time",
+    "valid_prediction_steps",
     "state_space_divergence",
     "power_spectrum_distance",
+    "collapsed",
+    "SMAPE_WORST",
+    "D_H_WORST",
 ]
 
 #: cumulative sMAPE at which a forecast stops being valid (Gilpin 2023)
 VPT_THRESHOLD = 30.0
+#: sMAPE of a forecast that is everywhere wrong (or not finite): the top of the 0-200 scale
+SMAPE_WORST = 200.0
+#: Hellinger distance of spectra with no overlap (or of a spectrum that does not exist)
+D_H_WORST = 1.0
 
 
 def _pair(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -61,17 +73,21 @@ def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 
 def _smape_terms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    num = np.abs(a - b)
-    den = np.abs(a) + np.abs(b)
-    # 0 / 0 (both exactly zero) is a perfect forecast
-    return 200.0 * np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    with np.errstate(invalid="ignore"):
+        num = np.abs(a - b)
+        den = np.abs(a) + np.abs(b)
+        # 0 / 0 (both exactly zero) is a perfect forecast
+        terms = 200.0 * np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    # a non-finite prediction is as wrong as a forecast can be, never a gap
+    return np.where(np.isfinite(b), terms, SMAPE_WORST)
 
 
 def smape(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Symmetric mean absolute percentage error on the 0-200 scale.
 
     Not translation invariant: the value depends on the units (the forecast
-    stage reports it in standardised units).
+    stage reports it in standardised units). A non-finite prediction counts
+    as 200.
     """
     a, b = _pair(y_true, y_pred)
     return float(np.mean(_smape_terms(a, b)))
@@ -84,26 +100,26 @@ def smape_curve(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     return terms.reshape(-1, *terms.shape[-2:]).mean(axis=(0, 2))
 
 
-def valid_prediction_time(
-    y_true: np.ndarray, y_pred: np.ndarray, dt: float = 1.0, threshold: float = VPT_THRESHOLD
-) -> float:
-    """Valid prediction time of one forecast.
+def valid_prediction_steps(
+    y_true: np.ndarray, y_pred: np.ndarray, threshold: float = VPT_THRESHOLD
+) -> tuple[np.ndarray, np.ndarray]:
+    """Valid steps per variable of one forecast, and which of them are censored.
 
     Parameters
     ----------
-    y_true, y_pred : ndarray, shape (horizon, variables)
-    dt : float
-        Time between forecast steps.
+    y_true, y_pred : ndarray, shape (horizon, variables) or (horizon,)
     threshold : float
         Cumulative sMAPE (0-200 scale) at which the forecast stops being valid.
 
     Returns
     -------
-    float
+    steps : ndarray of int, shape (variables,)
         Per variable: the cumulative sMAPE over steps ``0..k`` is computed for
         each ``k``; the forecast is valid for the ``k`` steps before the first
-        one that exceeds ``threshold`` (all ``horizon`` steps if none does).
-        The mean over variables of ``k * dt``.
+        one that exceeds ``threshold``, or for the whole horizon if none does.
+    censored : ndarray of bool, shape (variables,)
+        True where the threshold was never crossed: the true valid time is
+        at least the horizon, not equal to it.
     """
     a, b = _pair(y_true, y_pred)
     if a.ndim == 1:
@@ -111,7 +127,21 @@ def valid_prediction_time(
     terms = _smape_terms(a, b)
     cumulative = np.cumsum(terms, axis=0) / np.arange(1, terms.shape[0] + 1)[:, None]
     over = cumulative > threshold
-    steps = np.where(over.any(axis=0), over.argmax(axis=0), terms.shape[0])
+    crossed = over.any(axis=0)
+    steps = np.where(crossed, over.argmax(axis=0), terms.shape[0])
+    return steps, ~crossed
+
+
+def valid_prediction_time(
+    y_true: np.ndarray, y_pred: np.ndarray, dt: float = 1.0, threshold: float = VPT_THRESHOLD
+) -> float:
+    """Valid prediction time of one forecast: the mean over variables of the
+    valid steps of :func:`valid_prediction_steps`, times ``dt``.
+
+    The value is capped at the horizon; :func:`valid_prediction_steps` says
+    whether it was (a censored value).
+    """
+    steps, _ = valid_prediction_steps(y_true, y_pred, threshold)
     return float(np.mean(steps) * dt)
 
 
@@ -216,7 +246,9 @@ def power_spectrum_distance(true: np.ndarray, generated: np.ndarray, sigma: floa
     Per dimension: z-score, ``|rfft|**2``, Gaussian smoothing with ``sigma``
     frequency bins (reflecting edges, truncated at 4 sigma), negatives clipped,
     normalised to sum 1; ``H = sqrt(1 - sum sqrt(p q))``. The series must have
-    equal lengths. (dysts' ``average_hellinger_distance`` is a different
+    equal lengths. A constant dimension has no spectrum: against a fluctuating
+    one it scores the worst value, 1 (two constants score 0); NaN when the
+    generated series is not finite. (dysts' ``average_hellinger_distance`` is a different
     quantity: unsmoothed, first 100 bins.)
     """
     a = np.asarray(true, dtype=np.float64)
@@ -228,16 +260,35 @@ def power_spectrum_distance(true: np.ndarray, generated: np.ndarray, sigma: floa
     if not np.all(np.isfinite(b)):
         return math.nan
 
-    def spectrum(x: np.ndarray) -> np.ndarray:
+    def spectrum(x: np.ndarray, scale: float) -> np.ndarray | None:
         s = x.std()
-        z = (x - x.mean()) / (s if s > 0 else 1.0)
-        power = np.abs(np.fft.rfft(z)) ** 2
+        if not s > 1e-12 * scale:  # constant: no fluctuation, so no spectrum
+            return None
+        power = np.abs(np.fft.rfft((x - x.mean()) / s)) ** 2
         smooth = np.clip(gaussian_filter1d(power, sigma, mode="reflect", truncate=4.0), 0, None)
-        total = smooth.sum()
-        return smooth / total if total > 0 else np.full_like(smooth, 1.0 / smooth.size)
+        return smooth / smooth.sum()
 
     out = []
     for j in range(a.shape[1]):
-        p, q = spectrum(a[:, j]), spectrum(b[:, j])
+        scale = max(float(np.abs(a[:, j]).max()), float(np.abs(b[:, j]).max()), 1e-300)
+        p, q = spectrum(a[:, j], scale), spectrum(b[:, j], scale)
+        if p is None or q is None:
+            # a constant series against a fluctuating one is as far as spectra get
+            out.append(0.0 if p is None and q is None else D_H_WORST)
+            continue
         out.append(math.sqrt(max(0.0, 1.0 - float(np.sum(np.sqrt(p * q))))))
     return float(np.mean(out))
+
+
+def collapsed(true: np.ndarray, generated: np.ndarray, relative: float = 1e-3) -> bool:
+    """Whether ``generated`` has collapsed to a point (a fixed point, or constant).
+
+    True when every variable of ``generated`` fluctuates (std) by less than
+    ``relative`` times the same variable of ``true``. A collapsed rollout is
+    a failed reconstruction of a chaotic attractor, whatever its distances say.
+    """
+    a = np.asarray(true, dtype=np.float64)
+    b = np.asarray(generated, dtype=np.float64)
+    if a.ndim == 1:
+        a, b = a[:, None], b[:, None]
+    return bool(np.all(b.std(axis=0) < relative * a.std(axis=0)))

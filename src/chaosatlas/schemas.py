@@ -479,7 +479,8 @@ def validate_entropy(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
-FORECAST_STATUS = ("ok", "rollout_failed", "failed", "missing")
+#: forecast statuses, best first (the leaderboard ranks a worse status below)
+FORECAST_STATUS = ("ok", "partial", "rollout_collapsed", "rollout_failed", "failed", "missing")
 
 
 def _forecast_status_known(da: xr.DataArray) -> bool:
@@ -487,8 +488,23 @@ def _forecast_status_known(da: xr.DataArray) -> bool:
 
 
 def _scores_where_ok(ds: xr.Dataset) -> bool:
+    status = ds["status"].values.astype(str)
+    scored = np.isin(status, FORECAST_STATUS[:4])
+    return bool(np.all(np.isfinite(ds["smape"].values[scored])))
+
+
+def _failed_windows_counted(ds: xr.Dataset) -> bool:
+    n, bad = ds["n_windows"].values, ds["n_failed_windows"].values
     ok = ds["status"].values.astype(str) == "ok"
-    return bool(np.all(np.isfinite(ds["smape"].values[ok])))
+    return bool(np.all((bad >= 0) & (bad <= n)) and np.all(bad[ok] == 0))
+
+
+def _censoring_consistent(ds: xr.Dataset) -> bool:
+    frac = ds["vpt_censored_fraction"].values
+    flag = ds["vpt_censored"].values
+    known = np.isfinite(frac)
+    inside = np.all((frac[known] >= 0) & (frac[known] <= 1))
+    return bool(inside and np.all(flag[known] == (frac[known] > 0)) and np.all(flag[~known] == 0))
 
 
 def _nonnegative_or_nan(da: xr.DataArray) -> bool:
@@ -508,10 +524,25 @@ FORECAST_SCHEMA = pxr.DatasetSchema(
                 "vpt",
                 "vpt_lyapunov",
                 "vpt_periods",
+                "vpt_censored_fraction",
                 "d_h",
                 "training_seconds",
             )
         },  # fmt: skip
+        **{
+            name: pxr.DataVar(dtype=np.int64, dims=("model", "system"), checks=[pxr.Check.ge(0)])
+            for name in ("n_windows", "n_failed_windows")
+        },
+        "vpt_censored": pxr.DataVar(
+            dtype=np.int8, dims=("model", "system"), checks=[pxr.Check.isin([0, 1])]
+        ),
+        "d_stsp_floor": pxr.DataVar(dtype=np.float64, dims=("system",), nullable=True),
+        "d_h_floor": pxr.DataVar(
+            dtype=np.float64,
+            dims=("system",),
+            nullable=True,
+            checks=[pxr.Check(_nonnegative_or_nan, error="negative")],
+        ),  # fmt: skip
         "d_stsp": pxr.DataVar(**_score),
         "rollout_lambda1": pxr.DataVar(**_score),
         "system_lambda1": pxr.DataVar(**_score),
@@ -532,7 +563,16 @@ FORECAST_SCHEMA = pxr.DatasetSchema(
         "system_name": pxr.Coordinate(checks=[_string]),
         "step": pxr.Coordinate(dtype=np.int32),
     },
-    checks=[pxr.Check(_scores_where_ok, error="a score with status ok has no sMAPE")],
+    checks=[
+        pxr.Check(
+            _scores_where_ok, error="a scored model (status ok to rollout_failed) has no sMAPE"
+        ),
+        pxr.Check(
+            _failed_windows_counted,
+            error="n_failed_windows outside 0..n_windows, or > 0 with status ok",
+        ),
+        pxr.Check(_censoring_consistent, error="vpt_censored disagrees with vpt_censored_fraction"),
+    ],  # fmt: skip
 )
 
 

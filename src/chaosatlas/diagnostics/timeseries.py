@@ -32,6 +32,8 @@ class RosensteinEstimate:
         Times bounding the fitted region.
     theiler : int
         Temporal exclusion window in samples.
+    reason : str
+        Why ``value`` is NaN (empty when the estimate succeeded).
     """
 
     value: float
@@ -40,6 +42,7 @@ class RosensteinEstimate:
     log_divergence: np.ndarray
     fit_range: tuple[float, float]
     theiler: int
+    reason: str = ""
 
 
 def mean_period_samples(x: np.ndarray) -> float:
@@ -113,7 +116,9 @@ def max_lyapunov_rosenstein(
     Returns
     -------
     RosensteinEstimate
-        ``value`` is NaN when no linear region can be found.
+        ``value`` is NaN, with ``reason`` saying why, when the divergence
+        curve has no linear rise to fit: never 0, which would read as a
+        periodic series.
     """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 1:
@@ -143,19 +148,38 @@ def max_lyapunov_rosenstein(
         d = d[d > 0]
         curve[i] = np.mean(np.log(d)) if d.size else -np.inf
     t = np.arange(horizon) * dt
-    value, err, lo, hi = _linear_rise(t, curve)
-    return RosensteinEstimate(value, err, t, curve, (lo, hi), theiler)
+    value, err, lo, hi, reason = _linear_rise(t, curve)
+    return RosensteinEstimate(value, err, t, curve, (lo, hi), theiler, reason)
 
 
-def _linear_rise(t: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
-    """Slope of the rise of ``y`` between 10% and 60% of its way to saturation."""
+#: least rise of the mean log divergence (a factor e**0.5 = 1.65) read as exponential growth
+MIN_LOG_RISE = 0.5
+
+
+def _linear_rise(t: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float, str]:
+    """Slope of the rise of ``y`` between 10% and 60% of its way to saturation.
+
+    NaN with a reason when there is nothing to fit: a value of 0 would read as
+    a periodic series, whatever the series really is (a collapsed rollout, too
+    few neighbours, a horizon too short).
+    """
+    nan = math.nan
     if not np.all(np.isfinite(y)):
-        return math.nan, math.nan, math.nan, math.nan
+        return nan, nan, nan, nan, "no neighbour pairs to follow (a constant or repeating series)"
     y0 = y[0]
     y_sat = float(np.mean(y[-max(3, y.size // 10) :]))
     rise = y_sat - y0
-    if rise <= 0.5:  # less than a factor 1.65 of growth: no exponential divergence
-        return 0.0, 0.0, float(t[0]), float(t[-1])
+    if rise <= MIN_LOG_RISE:
+        return (
+            nan,
+            nan,
+            float(t[0]),
+            float(t[-1]),
+            (
+                f"no exponential divergence: the mean log distance rose by {rise:.3g} "
+                f"(< {MIN_LOG_RISE}); periodic, quasi-periodic or collapsed"
+            ),
+        )
     above_lo = np.nonzero(y >= y0 + 0.1 * rise)[0]
     above_hi = np.nonzero(y >= y0 + 0.6 * rise)[0]
     i = int(above_lo[0])
@@ -170,4 +194,4 @@ def _linear_rise(t: np.ndarray, y: np.ndarray) -> tuple[float, float, float, flo
             np.zeros((2, 2)),
         )
     )
-    return float(coef[0]), float(np.sqrt(max(cov[0, 0], 0.0))), float(t[i]), float(t[j - 1])
+    return float(coef[0]), float(np.sqrt(max(cov[0, 0], 0.0))), float(t[i]), float(t[j - 1]), ""

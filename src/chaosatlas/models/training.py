@@ -3,9 +3,11 @@
 Windows of ``context + horizon`` steps are cut from the training and
 validation trajectories; each epoch visits the training windows in an order
 drawn from the seed (at most ``max_batches`` batches per epoch); the model's
-own recipe (:meth:`NeuralModel.optimisation`) sets the optimiser, learning-rate
-decay and gradient clipping; early stopping keeps the state with the best
-validation loss. With the same seed, data and thread count a CPU run repeats
+own recipe (:meth:`NeuralModel.optimisation`) sets the optimiser, learning
+rate and gradient clipping; the learning-rate schedule is reduce-on-plateau
+(default), cosine annealing, or the paper's per-epoch decay; early stopping
+keeps the state with the best validation loss, and the report says which
+epoch that was and why training stopped. With the same seed, data and thread count a CPU run repeats
 bit for bit (deterministic algorithms are switched on).
 """
 
@@ -39,6 +41,15 @@ class TrainSettings:
         Batches per epoch at most (0: all windows).
     patience : int
         Epochs without a better validation loss before stopping.
+    schedule : str
+        ``"plateau"``: halve the learning rate after ``plateau_patience``
+        epochs without a better validation loss; ``"cosine"``: anneal from the
+        recipe's rate to its floor over ``epochs``; ``"paper"``: the recipe's
+        own per-epoch factor (Koopa halves it every epoch, which stalls
+        training on chaotic data after a few epochs).
+    plateau_patience : int
+        Epochs without improvement before a plateau step (below ``patience``,
+        so the rate drops before training stops).
     stride : int
         Step between consecutive training windows.
     seed : int
@@ -52,6 +63,8 @@ class TrainSettings:
     batch_size: int = 32
     max_batches: int = 50
     patience: int = 3
+    schedule: str = "plateau"
+    plateau_patience: int = 2
     stride: int = 1
     seed: int = 0
     device: str = "auto"
@@ -64,7 +77,15 @@ class TrainSettings:
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"unknown training settings: {sorted(unknown)}")
+        if values.get("schedule", cls.schedule) not in SCHEDULES:
+            raise ValueError(
+                f"training schedule must be one of {SCHEDULES}, got {values['schedule']!r}"
+            )
         return cls(**values)
+
+
+#: learning-rate schedules of :class:`TrainSettings`
+SCHEDULES = ("plateau", "cosine", "paper")
 
 
 @dataclass
@@ -75,6 +96,7 @@ class TrainingReport:
     best_epoch: int = -1
     best_validation: float = math.inf
     stopped_early: bool = False
+    stop_reason: str = ""
     seconds: float = 0.0
     device: str = "cpu"
     history: list[dict[str, float]] = field(default_factory=list)
@@ -169,14 +191,44 @@ def train_neural(
             stale += 1
             if stale >= settings.patience:
                 report.stopped_early = True
+                report.stop_reason = (
+                    f"early stopping: no better validation loss for {stale} epochs "
+                    f"(best epoch {report.best_epoch + 1})"
+                )
                 break
-        for group in opt.param_groups:
-            group["lr"] = max(recipe.min_lr, group["lr"] * recipe.lr_decay)
+        _schedule_step(opt, recipe, settings, epoch, stale)
+    if not report.stop_reason:
+        report.stop_reason = (
+            f"epoch cap reached ({settings.epochs}); best epoch {report.best_epoch + 1}"
+            + (
+                ", the last: a higher cap may help"
+                if report.best_epoch == settings.epochs - 1
+                else ""
+            )
+        )
     if best_state is not None:
         model.load_state_dict(best_state)
     report.seconds = time.perf_counter() - started
     model.eval()
     return report
+
+
+def _schedule_step(
+    opt: torch.optim.Optimizer, recipe: Any, settings: TrainSettings, epoch: int, stale: int
+) -> None:
+    """Set the learning rate for the next epoch."""
+    for group in opt.param_groups:
+        if settings.schedule == "paper":
+            lr = group["lr"] * recipe.lr_decay
+        elif settings.schedule == "cosine":
+            floor = recipe.min_lr
+            lr = floor + 0.5 * (recipe.lr - floor) * (
+                1 + math.cos(math.pi * (epoch + 1) / settings.epochs)
+            )
+        else:  # plateau: halve after plateau_patience epochs without improvement
+            plateau = stale > 0 and stale % max(1, settings.plateau_patience) == 0
+            lr = group["lr"] * (0.5 if plateau else 1.0)
+        group["lr"] = max(recipe.min_lr, lr)
 
 
 @torch.no_grad()

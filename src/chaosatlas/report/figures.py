@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 
 import matplotlib
@@ -201,7 +200,10 @@ def long_term_figure(
     Panels: D_stsp and D_H per (model, system) (``scores["d_stsp"]``,
     ``scores["d_h"]``, shape (model, system)); the rollout's largest Lyapunov
     exponent against the system's; sMAPE per forecast step (model, system, step)
-    averaged over systems.
+    averaged over systems. A missing value (a failed rollout) is never drawn
+    as a bar: its slot is marked with a red ✗ at the foot of the axis. In the
+    error growth a system with no curve counts as sMAPE 200 at every step,
+    and the legend says how many systems that was.
     """
     fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
     x = np.arange(len(models))
@@ -210,7 +212,13 @@ def long_term_figure(
                            (axes[1], "d_h", "power-spectrum distance D_H")):  # fmt: skip
         values = np.asarray(scores[key], dtype=float)
         for j, system in enumerate(systems):
-            ax.bar(x + j * width, np.nan_to_num(values[:, j], nan=0.0), width, label=system)
+            ok = np.isfinite(values[:, j])
+            bars = ax.bar(x[ok] + j * width, values[ok, j], width, label=system)
+            gaps = x[~ok] + j * width
+            ax.plot(gaps, np.zeros_like(gaps), "x", color="#b00020", ms=7, mew=2,
+                    transform=ax.get_xaxis_transform(), clip_on=False,
+                    label="failed (no value)" if j == 0 and gaps.size else None)  # fmt: skip
+            del bars
         ax.set_xticks(x + width * (len(systems) - 1) / 2, models, rotation=45, ha="right")
         ax.set_title(title, fontsize=10)
         ax.set_yscale("symlog", linthresh=0.01)
@@ -241,11 +249,13 @@ def long_term_figure(
     ax.legend(fontsize=7)
     ax = axes[3]
     steps = np.arange(1, smape_by_step.shape[-1] + 1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a model with no finite curve
-        mean_curve = np.nanmean(smape_by_step, axis=1)
+    curves = np.asarray(smape_by_step, dtype=float)
+    missing = ~np.isfinite(curves).all(axis=-1)  # (model, system): no curve, a failure
+    mean_curve = np.where(np.isfinite(curves), curves, 200.0).mean(axis=1)
     for i, model in enumerate(models):
-        ax.plot(steps, mean_curve[i], label=model)
+        n_missing = int(missing[i].sum())
+        label = model + (f" ({n_missing} failed, counted as 200)" if n_missing else "")
+        ax.plot(steps, mean_curve[i], label=label)
     ax.set_xlabel("forecast step")
     ax.set_ylabel("sMAPE (0-200)")
     ax.set_title("error growth, mean over systems", fontsize=10)

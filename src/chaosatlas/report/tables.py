@@ -22,8 +22,10 @@ __all__ = [
     "catalogue_table",
     "disagreeing",
     "invariants_table",
+    "leaderboard_order",
     "leaderboard_table",
     "literature_values",
+    "ranked_scores",
     "page",
 ]
 
@@ -37,6 +39,9 @@ table.chaosatlas tr.disagree td {background: #fde2e1;}
 table.chaosatlas td.disagree {background: #f8b4b0; font-weight: bold;}
 table.chaosatlas tr.failed td {color: #999;}
 table.chaosatlas td.best {font-weight: bold; background: #e3f4e1;}
+table.chaosatlas td.gap {color: #b00020; background: repeating-linear-gradient(45deg, #fff,
+  #fff 4px, #f6e6e8 4px, #f6e6e8 8px);}
+table.chaosatlas tr.floor td {color: #555; font-style: italic; background: #fafafa;}
 input.chaosatlas-search {font: 14px sans-serif; padding: 4px; width: 24em; margin: 0.3em 0;}
 </style>"""
 
@@ -226,59 +231,159 @@ LEADERBOARD_SCORES = (
     ("d_h", "D_H", False),
 )
 
+#: the value a failed or missing score ranks as: never a gap, never better than a success
+WORST = {"vpt_lyapunov": 0.0, "vpt_periods": 0.0, "smape": 200.0, "d_stsp": math.inf, "d_h": 1.0}
+
+#: statuses with no short-horizon score (forecast.nc); long-term scores also fail on these
+_SHORT_FAILED = ("failed", "missing")
+_LONG_FAILED = ("rollout_failed", "failed", "missing")
+
+
+def ranked_scores(ds: xr.Dataset, var: str) -> np.ndarray:
+    """``ds[var]`` ``(model, system)`` with every failure replaced by its worst value.
+
+    A short-horizon score is a failure where the status is failed or missing,
+    a long-term score also where the rollout failed; any non-finite value
+    left is a failure too. Nothing is dropped: a median over systems then
+    counts a failure against the model.
+    """
+    values = ds[var].values.astype(float).copy()
+    status = ds["status"].values.astype(str)
+    failed = np.isin(status, _LONG_FAILED if var in ("d_stsp", "d_h") else _SHORT_FAILED)
+    values[failed | ~np.isfinite(values)] = WORST[var]
+    return values
+
+
+def chaotic_systems(ds: xr.Dataset) -> np.ndarray:
+    """Per system: True where its largest exponent (``system_lambda1``) is positive."""
+    if "system_lambda1" in ds:
+        lam = ds["system_lambda1"].values.astype(float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lam = np.nanmax(np.where(np.isfinite(lam), lam, -np.inf), axis=0)
+        return lam > 0
+    return np.isfinite(ds["vpt_lyapunov"].values.astype(float)).any(axis=0)
+
+
+def leaderboard_order(ds: xr.Dataset) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Model order of the leaderboard and the per-model summaries it ranks by.
+
+    Keys, in order: the median over chaotic systems of VPT in Lyapunov times
+    (larger first), the median over the other systems of VPT in dominant
+    periods (units are never mixed), the number of failed scores (fewer
+    first), the median sMAPE. Every median counts failures at their worst
+    value (:func:`ranked_scores`), so a model that fails somewhere never
+    ranks above the same scores without the failure.
+    """
+    chaotic = chaotic_systems(ds)
+    vpt_lt = ranked_scores(ds, "vpt_lyapunov")[:, chaotic]
+    vpt_p = ranked_scores(ds, "vpt_periods")[:, ~chaotic]
+    status = ds["status"].values.astype(str)
+    n_models = status.shape[0]
+
+    def median(x: np.ndarray) -> np.ndarray:
+        return np.median(x, axis=1) if x.shape[1] else np.full(n_models, math.nan)
+
+    summary = {
+        "vpt_lyapunov": median(vpt_lt),
+        "vpt_periods": median(vpt_p),
+        "n_failed": np.sum(status != "ok", axis=1),
+        **{var: median(ranked_scores(ds, var)) for var in ("smape", "d_stsp", "d_h")},
+    }
+    keys = (
+        -np.nan_to_num(summary["vpt_lyapunov"], nan=0.0),
+        -np.nan_to_num(summary["vpt_periods"], nan=0.0),
+        summary["n_failed"],
+        summary["smape"],
+    )
+    return np.lexsort(keys[::-1]), summary
+
+
+def _score_cell(ds: xr.Dataset, var: str, i: int, j: int, best: float) -> tuple[str, str]:
+    """One per-system cell: the value, ``≥`` where censored, a marked gap where failed."""
+    v = float(ds[var].values[i, j])
+    status = str(ds["status"].values[i, j])
+    failed = status in (_LONG_FAILED if var in ("d_stsp", "d_h") else _SHORT_FAILED)
+    if failed or not math.isfinite(v):
+        title = html.escape(str(ds["reason"].values[i, j]) if "reason" in ds else status)
+        return "num gap", f'<span title="{title}">✗ {html.escape(status)}</span>'
+    text = _fmt(v)
+    if var == "vpt_lyapunov" and "vpt_censored" in ds and int(ds["vpt_censored"].values[i, j]):
+        text = "≥ " + text  # never crossed the threshold: a lower bound
+    return ("num best" if v == best else "num"), text
+
+
+def _median_text(value: float, n: int) -> str:
+    if math.isinf(value):
+        return f"∞ (n={n})"
+    return f"{_fmt(value)} (n={n})" if math.isfinite(value) else "–"
+
 
 def leaderboard_table(ds: xr.Dataset, compact: bool = False) -> str:
-    """The forecast leaderboard (``forecast.nc``): models ranked by mean VPT.
+    """The forecast leaderboard (``forecast.nc``), ranked by :func:`leaderboard_order`.
 
-    Rows are models, ordered by their valid prediction time in Lyapunov times
-    averaged over systems (VPT in dominant periods where a system has no
-    positive exponent); columns are per system VPT, sMAPE, D_stsp and D_H, the
-    best value per column in bold. ``compact``: per-system VPT only, with the
-    other scores averaged over systems (the report's front page).
+    Rows are models; the summary columns are medians over systems with
+    failures counted at their worst value and ``n`` the number of systems;
+    per system the VPT (``≥`` where censored), sMAPE, D_stsp and D_H, the best
+    value per column in bold, a failure shown as a marked gap (✗ and its
+    status) and never as a number. A last row gives each system's noise
+    floor of D_stsp and D_H (one true trajectory against another).
+    ``compact``: per-system VPT only, the other scores as medians (the
+    report's front page).
     """
     models = [str(m) for m in ds["model_name"].values]
     systems = [str(s) for s in ds["system_name"].values]
-    vpt = ds["vpt_lyapunov"].values.astype(float)
-    vpt = np.where(np.isfinite(vpt), vpt, ds["vpt_periods"].values.astype(float))
-    with np.errstate(all="ignore"):
-        mean_vpt = np.array([np.nanmean(r) if np.isfinite(r).any() else -np.inf for r in vpt])
-    order = np.argsort(-mean_vpt, kind="stable")
-    scores = {var: ds[var].values.astype(float) for var, _, _ in LEADERBOARD_SCORES}
+    chaotic = chaotic_systems(ds)
+    n_chaotic, n_other = int(chaotic.sum()), int((~chaotic).sum())
+    order, summary = leaderboard_order(ds)
     per_system = LEADERBOARD_SCORES[:1] if compact else LEADERBOARD_SCORES
-    averaged = LEADERBOARD_SCORES[1:] if compact else ()
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a model with no finite score
-        means = {var: np.nanmean(scores[var], axis=1) for var, _, _ in averaged}
+    summarised = LEADERBOARD_SCORES[1:] if compact else ()
     best: dict[tuple[str, int], float] = {}
     for var, _, larger in LEADERBOARD_SCORES:
-        values = scores[var]
+        values = ds[var].values.astype(float)
+        ok = ~np.isin(ds["status"].values.astype(str), _SHORT_FAILED)
         for j in range(len(systems)):
-            col = values[:, j][np.isfinite(values[:, j])]
+            col = values[:, j][np.isfinite(values[:, j]) & ok[:, j]]
             if col.size:
                 best[(var, j)] = col.max() if larger else col.min()
+    n_sys = len(systems)
     rows = []
     for rank, i in enumerate(order, start=1):
         cells = [("num", str(rank)), ("", f"<b>{html.escape(models[i])}</b>"),
-                 ("num", _fmt(mean_vpt[i] if np.isfinite(mean_vpt[i]) else math.nan))]  # fmt: skip
-        for j in range(len(systems)):
+                 ("num", _median_text(summary["vpt_lyapunov"][i], n_chaotic))]  # fmt: skip
+        if n_other:
+            cells.append(("num", _median_text(summary["vpt_periods"][i], n_other)))
+        cells.append(("num", f"{int(summary['n_failed'][i])} / {n_sys}"))
+        for j in range(n_sys):
             for var, _, _ in per_system:
-                v = float(scores[var][i, j])
-                cls = "num best" if best.get((var, j)) == v else "num"
-                cells.append((cls, _fmt(v)))
-        for var, _, _ in averaged:
-            cells.append(("num", _fmt(float(means[var][i]))))
-        status = {str(s) for s in ds["status"].values[i]}
-        cells.append(("", html.escape(", ".join(sorted(status)))))
-        rows.append(("" if "ok" in status else "failed", cells))
-    header = ["rank", "model", "mean VPT"]
+                cells.append(_score_cell(ds, var, i, j, best.get((var, j), math.nan)))
+        for var, _, _ in summarised:
+            cells.append(("num", _median_text(summary[var][i], n_sys)))
+        status = sorted({str(s) for s in ds["status"].values[i]})
+        cells.append(("", html.escape(", ".join(status))))
+        rows.append(("" if status == ["ok"] else "failed", cells))
+    if not compact and "d_stsp_floor" in ds:
+        floor = [("", ""), ("", "<i>noise floor</i>"), ("", "")]
+        floor += [("", "")] * (1 + bool(n_other))
+        for j in range(n_sys):
+            floor += [("", ""), ("", "")]
+            floor += [("num", _fmt(float(ds[f"{v}_floor"].values[j]))) for v in ("d_stsp", "d_h")]
+        floor.append(("", "truth against an independent true trajectory"))
+        rows.append(("floor", floor))
+    header = ["rank", "model", "median VPT (Lyapunov times)"]
+    if n_other:
+        header.append("median VPT (periods), non-chaotic")
+    header.append("not ok")
     header += [
         f"{s}: {h}" if not compact else f"{s} VPT" for s in systems for _, h, _ in per_system
     ]
-    header += [f"{h}, mean" for _, h, _ in averaged]
+    header += [f"{h}, median" for _, h, _ in summarised]
     header.append("status")
     caption = (
-        "Forecast leaderboard: models ranked by valid prediction time (Lyapunov times, "
-        "mean over systems); best per column in bold"
+        "Forecast leaderboard: models ranked by the median over chaotic systems of the valid "
+        "prediction time in Lyapunov times; every median counts a failure at its worst value "
+        "(VPT 0, sMAPE 200, D_H 1, D_stsp ∞), n systems; ≥: censored at the VPT horizon (a lower "
+        "bound); ✗: failed, hover for the reason; best per column in bold"
     )
     table = _table("leaderboard", header, rows, caption)
     return STYLE + f'<div style="overflow-x: auto; max-width: 100%">{table}</div>'
