@@ -6,7 +6,8 @@ Prints, per model, the median over every system of sMAPE, VPT in Lyapunov
 times, D_stsp, D_H and the rollout's lambda_1 error, a failure counted at its
 worst value (chaosatlas.report.tables.ranked_scores: sMAPE 200, VPT 0, D_H 1,
 D_stsp and the lambda_1 error infinite), with n and the number not ok, in the
-leaderboard's order; then the per-system VPT table (censored values marked
+leaderboard's order, then Gilpin 2023's published medians as labelled reference
+rows (not run here); then the per-system VPT table (censored values marked
 ">="). Only systems whose verdict in invariants.nc is "chaotic" count when it
 is given.
 """
@@ -20,6 +21,13 @@ import pandas as pd
 import xarray as xr
 
 from chaosatlas.report.tables import leaderboard_order, ranked_scores
+
+#: Gilpin 2023's median sMAPE (0-200 scale, full training set), recomputed from its
+#: published sweep files (../shared/specs/models.md): reference rows, not run here
+PUBLISHED_SMAPE = {
+    "NBEATS": 42.2, "NHiTS": 63.6, "LSTM": 63.9, "neural ODE": 67.7, "NVAR": 68.8,
+    "random forest": 72.8, "ESN": 74.3, "Transformer": 78.3, "linear regression": 94.4,
+}  # fmt: skip
 
 METRICS = {
     "smape": "sMAPE (0-200)",
@@ -52,7 +60,17 @@ def table(path: str, invariants: str | None = None) -> tuple[pd.DataFrame, pd.Da
         for name, label in METRICS.items():
             row[label] = float(np.median(scores[name][i]))
         row["|lambda1 rollout - system| / system"] = float(np.median(lam_err[i]))
+        row["sMAPE (0-100)"] = row[METRICS["smape"]] / 2  # current dysts' scale
+        if "smape_long" in ds and np.isfinite(ds.smape_long.values[i]).any():
+            long = np.where(failed[i] | ~np.isfinite(ds.smape_long.values[i]), 200.0,
+                            ds.smape_long.values[i])  # fmt: skip
+            row["long-task sMAPE (0-200)"] = float(np.median(long))
         rows[models[i]] = row
+    for name, value in PUBLISHED_SMAPE.items():
+        rows[f"{name} (Gilpin 2023, published)"] = {
+            METRICS["smape"]: value,
+            "sMAPE (0-100)": value / 2,
+        }
     summary = pd.DataFrame(rows).T
     vpt = ds.vpt_lyapunov.to_pandas().T.map(lambda v: f"{v:.2f}")
     censored = ds.vpt_censored.to_pandas().T.astype(bool)

@@ -22,10 +22,11 @@ rule train:
 
 
 rule forecast:
-    """Score every trained model on every system's test split: results/metrics/forecast.nc."""
+    """Score every trained model on every system's test split (the train split's
+    continuation under forecast.protocol: continuation): results/metrics/forecast.nc."""
     input:
         checkpoints=checkpoints(),
-        test="results/trajectories/test.zarr",
+        test=f"results/trajectories/{FORECAST.scored_split}.zarr",
         invariants="results/diagnostics/invariants.nc",
     output:
         "results/metrics/forecast.nc",

@@ -93,3 +93,25 @@ def test_unknown_model_and_bad_context_are_named():
     f = Forecaster("persistence", 4, 2, 3)
     with pytest.raises(ValueError, match=r"persistence: context must be \(batch, 4, 3\)"):
         f.predict(np.zeros((1, 5, 3)))
+
+
+def test_lagged_linear_regression_recovers_a_coupled_linear_map():
+    from chaosatlas.models.baselines import LaggedLinearRegression
+
+    # x_{t+1} = A x_t + b couples the variables: one lag of all of them is the whole model
+    theta = 0.3
+    a = 0.99 * np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    b = np.array([0.2, -0.1])
+    x = np.empty((3, 300, 2))
+    x[:, 0] = np.random.default_rng(0).standard_normal((3, 2))
+    for t in range(299):
+        x[:, t + 1] = x[:, t] @ a.T + b
+    m = LaggedLinearRegression(8, 20, 2, lags=1)
+    m.fit(x[:2])
+    w = m.state["weights"]  # rows: bias, then the lagged variables
+    assert w[0] == pytest.approx(b, abs=1e-6) and w[1:].T == pytest.approx(a, abs=1e-6)
+    pred = m.predict(x[2:, 100:108])
+    assert pred == pytest.approx(x[2:, 108:128], abs=1e-6)
+    assert m.n_parameters == 3 * 2
+    with pytest.raises(ValueError, match="lags"):
+        LaggedLinearRegression(8, 20, 2, lags=9).fit(x)

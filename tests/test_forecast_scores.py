@@ -188,3 +188,41 @@ def test_the_per_system_search_keeps_the_setting_with_the_best_validation(tmp_pa
     mse = [c["validation_mse"] for c in report["search"]]
     assert mse[1] < mse[0] and report["validation_mse"] == mse[1]
     assert Forecaster.load(ckpt).context == 16
+
+
+def test_the_continuation_protocol_forecasts_once_from_the_end_of_training(test_series):
+    from chaosatlas.forecast import ForecastSettings, continuation_split, score_continuation
+
+    settings = ForecastSettings(protocol="continuation", train_points=600, context=32,
+                                horizon=16, vpt_horizon=100, long_horizon=400)  # fmt: skip
+    fit, val = continuation_split(test_series, settings)
+    assert fit.shape[1] == 500 and val.shape[1] == 100  # Gilpin's inner 5/6 split
+    assert np.array_equal(val, test_series[:, 500:600])
+    s = score_continuation(Oracle(test_series, 32, 16), test_series, settings, dt=0.05,
+                           period=2.0, lambda1=0.5, model="m", system="s")  # fmt: skip
+    assert s.n_windows == 2 and s.smape == 0.0 and s.smape_long == 0.0
+    assert s.vpt == pytest.approx(100 * 0.05) and s.vpt_censored
+    assert s.d_h == pytest.approx(0.0, abs=1e-7)  # the truth against itself (sqrt of rounding)
+    broken = score_continuation(Oracle(test_series, 32, 16, broken=(1,)), test_series, settings,
+                                dt=0.05, period=2.0, lambda1=0.5, model="m", system="s")  # fmt: skip
+    assert broken.status == "partial" and broken.smape == pytest.approx(100.0)  # (0 + 200) / 2
+    short = ForecastSettings(protocol="continuation", train_points=1000, vpt_horizon=200,
+                             long_horizon=5000)  # fmt: skip
+    with pytest.raises(ValueError, match="integration.n_points"):
+        continuation_split(test_series, short)
+
+
+def test_raw_units_are_not_standardised(tmp_path, monkeypatch):
+    from chaosatlas import forecast
+    from chaosatlas.models import Forecaster
+
+    t = np.arange(700) * 0.1
+    series = np.stack([5 + np.sin(t), 3 * np.cos(t)], axis=-1)[None]
+    monkeypatch.setattr(forecast, "load_split", lambda store, system: (series, {"dt": 0.1}))
+    config = {"seed": 1, "forecast": {
+        "systems": ["Lorenz"], "models": ["var"], "context": 8, "horizon": 4, "units": "raw",
+        "protocol": "continuation", "train_points": 600, "vpt_horizon": 50}}  # fmt: skip
+    forecast.train_model("var", "Lorenz", config, "a", "b", tmp_path / "m.pt", tmp_path / "r.json")
+    f = Forecaster.load(tmp_path / "m.pt")
+    mean, std = forecast.standardisation(f)
+    assert np.all(mean == 0) and np.all(std == 1)

@@ -154,3 +154,14 @@ def test_training_reports_its_best_epoch_and_why_it_stopped():
     r = train_neural(m, series, series, TrainSettings(epochs=50, max_batches=1, patience=1,
                                                       schedule="paper"))  # fmt: skip
     assert r.stopped_early and r.stop_reason.startswith("early stopping") and r.epochs_run < 50
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hyperparameters_read_from_source_match_the_constructor(name):
+    import inspect
+
+    from chaosatlas.models import neural_hyperparameters
+
+    params = inspect.signature(neural_class(name)).parameters
+    expected = tuple(n for n in params if n not in {"context", "horizon", "n_vars"})
+    assert neural_hyperparameters(name) == expected and expected

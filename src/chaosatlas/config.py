@@ -14,7 +14,6 @@ layers are checked:
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
 from collections.abc import Mapping
@@ -201,14 +200,13 @@ def _check_meaning(config: Mapping[str, Any], source: str) -> None:
 def _check_hyper(
     model: str, hyper: Mapping[str, Any], models: Any, source: str, key: str = ""
 ) -> None:
-    from .models import BASELINES, MODEL_NAMES, NEURAL, neural_class
+    from .models import BASELINES, MODEL_NAMES, NEURAL, neural_hyperparameters
 
     key = key or f"forecast.hyper.{_part(model)}"
     if model not in MODEL_NAMES:
         raise ConfigError(f"unknown model (known: {', '.join(MODEL_NAMES)})", key, source)
     if model in NEURAL:
-        params = inspect.signature(neural_class(model)).parameters
-        accepted = [n for n in params if n not in {"context", "horizon", "n_vars"}]
+        accepted = list(neural_hyperparameters(model))
     else:
         accepted = list(BASELINES[model].HYPER)
     for name in hyper:
@@ -230,6 +228,8 @@ def _check_causal(block: Mapping[str, Any], source: str) -> None:
         _known_system(pairs["motif_system"], "causal.tiers.pairs.motif_system", source)
     for name in (tiers.get("dags") or {}).get("systems") or []:
         _known_system(name, "causal.tiers.dags.systems", source)
+    if not block.get("options"):
+        return  # the methods module is heavy: imported only when there is something to check
     from .causal.methods import METHODS
 
     for method in block.get("options") or {}:
@@ -242,11 +242,10 @@ def _check_causal(block: Mapping[str, Any], source: str) -> None:
 
 
 def _check_memory(dask: Mapping[str, Any], source: str) -> None:
-    from .cluster import ClusterError, worker_memory_limit
-
     limit = dask.get("memory_limit")
     if dask.get("cluster", "local") != "local" or limit in (None, "auto"):
         return  # "auto" depends on the machine the rule runs on: checked there
+    from .cluster import ClusterError, worker_memory_limit
     try:
         worker_memory_limit(dask, threads=1)
     except ClusterError as exc:

@@ -44,9 +44,10 @@ from .metrics import (
     state_space_divergence,
     valid_prediction_steps,
 )
-from .schemas import FORECAST_STATUS
-
 log = logging.getLogger("chaosatlas")
+
+#: statuses in forecast.nc, best first; the leaderboard ranks a worse status below
+FORECAST_STATUS = ("ok", "partial", "rollout_collapsed", "rollout_failed", "failed", "missing")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,20 @@ class ForecastSettings:
     search: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     device: str = "auto"
+    protocol: str = "windows"  # windows | continuation
+    train_points: int = 1000  # continuation: the first points of each training trajectory
+    long_horizon: int = 0  # continuation: also sMAPE over this many steps (0: none)
+    units: str = "standardised"  # standardised | raw
+
+    @property
+    def continuation(self) -> bool:
+        """Gilpin 2023's protocol: train on a trajectory's start, forecast its continuation."""
+        return self.protocol == "continuation"
+
+    @property
+    def scored_split(self) -> str:
+        """The split forecasts are scored on: test, or train for the continuation protocol."""
+        return "train" if self.continuation else "test"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ForecastSettings:
@@ -92,6 +107,10 @@ class ForecastSettings:
             search={k: [dict(c) for c in v] for k, v in (f.get("search") or {}).items()},
             training=dict(f.get("training") or {}),
             device=str(f.get("device", "auto")),
+            protocol=str(f.get("protocol", cls.protocol)),
+            train_points=int(f.get("train_points", cls.train_points)),
+            long_horizon=int(f.get("long_horizon", cls.long_horizon)),
+            units=str(f.get("units", cls.units)),
         )
 
 
@@ -128,6 +147,25 @@ def validation_mse(forecaster: Any, val: np.ndarray) -> float:
     return err if math.isfinite(err) else math.inf
 
 
+def continuation_split(
+    train: np.ndarray, settings: ForecastSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gilpin 2023's inner split of the first ``train_points`` points: 5/6 fit, 1/6 validation.
+
+    Models are fitted on the first 5/6 and tuned or early-stopped on the last
+    1/6; the forecast then starts from the end of all ``train_points``.
+    """
+    need = settings.train_points + max(settings.vpt_horizon, settings.long_horizon)
+    if train.shape[1] < need:
+        raise ValueError(
+            f"the continuation protocol needs trajectories of {need} points "
+            f"(forecast.train_points + the longest horizon), the training split has "
+            f"{train.shape[1]} (config key integration.n_points)"
+        )
+    n_fit = int(round(settings.train_points * 5 / 6))
+    return train[:, :n_fit], train[:, n_fit : settings.train_points]
+
+
 def standardiser(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-variable mean and std of the training split (std 1 where constant)."""
     flat = train.reshape(-1, train.shape[-1])
@@ -152,8 +190,13 @@ def train_model(
 
     settings = ForecastSettings.from_config(config)
     train, attrs = load_split(train_store, system)
-    val, _ = load_split(val_store, system)
+    if settings.continuation:
+        train, val = continuation_split(train, settings)
+    else:
+        val, _ = load_split(val_store, system)
     mean, std = standardiser(train)
+    if settings.units == "raw":  # Gilpin 2023: raw coordinates, sMAPE on raw values
+        mean, std = np.zeros_like(mean), np.ones_like(std)
     train_z, val_z = (train - mean) / std, (val - mean) / std
     hyper = dict(settings.hyper.get(model, {}))
     if model == "esn":
@@ -230,6 +273,7 @@ class Score:
     vpt_lyapunov: float = math.nan
     vpt_periods: float = math.nan
     vpt_censored_fraction: float = math.nan
+    smape_long: float = math.nan
     d_stsp: float = math.nan
     d_h: float = math.nan
     rollout_lambda1: float = math.nan
@@ -319,6 +363,40 @@ def score_model(
     return s
 
 
+def score_continuation(
+    forecaster: Any,
+    series: np.ndarray,
+    settings: ForecastSettings,
+    *,
+    dt: float,
+    period: float,
+    lambda1: float,
+    model: str,
+    system: str,
+    seed: int = 0,
+) -> Score:
+    """Gilpin 2023's protocol: one forecast per trajectory from the end of its training part.
+
+    The context is the ``context`` points before ``train_points``; the
+    free-running forecast is scored against the continuation: MSE, MAE,
+    sMAPE and VPT over ``vpt_horizon`` steps (Gilpin: 200), sMAPE also over
+    ``long_horizon`` steps (Gilpin's long task: 5,000), and the long-term
+    statistics of the longest forecast against the truth of the same length.
+    """
+    s = Score(model, system, system_lambda1=lambda1)
+    L, start = forecaster.context, settings.train_points
+    F, long = settings.vpt_horizon, settings.long_horizon
+    steps = max(F, long)
+    pred = forecaster.rollout(series[:, start - L : start], steps)
+    truth = series[:, start : start + steps]
+    _short_horizon(s, truth[:, :F], pred[:, :F], F, dt, lambda1, period)
+    if long:
+        s.smape_long = smape(truth[:, :long], pred[:, :long])
+    if s.status != "failed":
+        _long_term(s, pred[0], truth[0], dt=dt, seed=seed)
+    return s
+
+
 def rollout_length(test: np.ndarray, context: int) -> tuple[int, int]:
     """``(T, burn)``: the scored rollout length and its discarded transient, 1.25 T in all."""
     T = int((test.shape[1] - context) / 1.25)
@@ -337,16 +415,22 @@ def long_term_scores(
     ``rollout_failed``; one that collapses to a point gets the worst D_H (1)
     and status ``rollout_collapsed``.
     """
-    from .diagnostics.timeseries import max_lyapunov_rosenstein
-
     L = forecaster.context
     first = test[0]
     T, burn = rollout_length(test, L)
     roll = forecaster.rollout(first[None, :L], T + burn)[0, burn:]
-    truth_long = first[L + burn : L + burn + T]
+    _long_term(s, roll, first[L + burn : L + burn + T], dt=dt, seed=seed, offset=burn)
+
+
+def _long_term(
+    s: Score, roll: np.ndarray, truth_long: np.ndarray, *, dt: float, seed: int, offset: int = 0
+) -> None:
+    """D_stsp, D_H and the rollout's exponent of ``roll`` against ``truth_long`` (equal lengths)."""
+    from .diagnostics.timeseries import max_lyapunov_rosenstein
+
     if not np.all(np.isfinite(roll)):
         bad = int(np.argmax(~np.all(np.isfinite(roll), axis=1)))
-        s.note("rollout_failed", f"the free-running rollout blew up at step {burn + bad}")
+        s.note("rollout_failed", f"the free-running rollout blew up at step {offset + bad}")
         return
     s.d_stsp = state_space_divergence(truth_long, roll, seed=seed)
     if collapsed(truth_long, roll):
@@ -384,6 +468,10 @@ SCORE_VARIABLES: dict[str, tuple[str, str]] = {
     "smape": (
         "symmetric mean absolute percentage error (0-200 scale), standardised units; "
         "a non-finite forecast counts 200",
+        "1",
+    ),
+    "smape_long": (
+        "sMAPE (0-200) over the long horizon (continuation protocol; NaN otherwise)",
         "1",
     ),
     "vpt": ("valid prediction time (cumulative sMAPE below 30), in the system's time units", "1"),
@@ -535,14 +623,15 @@ def make_forecast(
             f = Forecaster.load(path)
             mean, std = standardisation(f)
             z = (test - mean) / std
-            if system not in floors:
+            if system not in floors and not settings.continuation:
                 floors[system] = noise_floor(z, settings.context, seed=int(config["seed"]))
+            common = dict(dt=float(attrs.get("dt", 1.0)), period=period, lambda1=lam,
+                          model=model, system=system, seed=int(config["seed"]))  # fmt: skip
             try:
-                sc = score_model(
-                    f, z, dt=float(attrs.get("dt", 1.0)), period=period, lambda1=lam,
-                    model=model, system=system, seed=int(config["seed"]),
-                    vpt_horizon=settings.vpt_horizon,
-                )  # fmt: skip
+                if settings.continuation:
+                    sc = score_continuation(f, z, settings, **common)
+                else:
+                    sc = score_model(f, z, vpt_horizon=settings.vpt_horizon, **common)
             except Exception as exc:  # recorded, never raised
                 sc = Score(model, system, "failed", f"{type(exc).__name__}: {exc}")
             sc.training_seconds = float(f.report.get("seconds", math.nan))
@@ -566,9 +655,23 @@ def make_forecast(
                 "hyper": settings.hyper,
                 "search": settings.search,
                 "training": settings.training,
+                "protocol": settings.protocol,
+                "train_points": settings.train_points,
+                "long_horizon": settings.long_horizon,
+                "units": settings.units,
             }
         ),  # fmt: skip
         "protocol": (
+            f"continuation (Gilpin 2023): fit on the first 5/6 of {settings.train_points} "
+            "points of each training trajectory, tune on the last 1/6, one free-running "
+            f"forecast from point {settings.train_points}: MSE, MAE, sMAPE and VPT over "
+            f"{settings.vpt_horizon} steps, sMAPE over {settings.long_horizon} (long task), "
+            "long-term statistics of the longest forecast against the truth of the same "
+            f"length; a non-finite forecast scores the worst; {settings.units} units; sMAPE "
+            "0-200; VPT threshold 30"
+        )
+        if settings.continuation
+        else (
             "short horizon: test windows of context+vpt_horizon, stride horizon; MSE, MAE, "
             "sMAPE over the first horizon steps, VPT over the free-running vpt_horizon "
             "steps (vpt_censored where never crossed); a non-finite forecast scores the worst "
@@ -577,8 +680,7 @@ def make_forecast(
             "sMAPE on the 0-200 scale in standardised units; VPT threshold 30"
         ),
     }
-    ds = forecast_dataset(
-        scores, settings.models, settings.systems, settings.horizon, attrs, floors
-    )
+    steps = settings.vpt_horizon if settings.continuation else settings.horizon
+    ds = forecast_dataset(scores, settings.models, settings.systems, steps, attrs, floors)
     write_netcdf(ds, output, validate=validate_forecast)
     return ds

@@ -479,8 +479,7 @@ def validate_entropy(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
-#: forecast statuses, best first (the leaderboard ranks a worse status below)
-FORECAST_STATUS = ("ok", "partial", "rollout_collapsed", "rollout_failed", "failed", "missing")
+from .forecast import FORECAST_STATUS  # noqa: E402 - the statuses belong to the stage
 
 
 def _forecast_status_known(da: xr.DataArray) -> bool:
@@ -525,6 +524,7 @@ FORECAST_SCHEMA = pxr.DatasetSchema(
                 "vpt_lyapunov",
                 "vpt_periods",
                 "vpt_censored_fraction",
+                "smape_long",
                 "d_h",
                 "training_seconds",
             )

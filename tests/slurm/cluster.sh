@@ -186,6 +186,12 @@ stop() {
     stop_pid "$SLURMD_PID" slurmd
     stop_pid "$CTLD_PID" slurmctld
     stop_pid "$MUNGE_PID" munged
+    # Without a controller, `scontrol show config` waits ~9 s for one, and the SLURM
+    # executor plugin runs it whenever snakemake starts: every run on this machine
+    # would pay that. Without a slurm.conf it fails at once. Ours only (first line).
+    if [[ -f $CONF/slurm.conf ]] && head -1 "$CONF/slurm.conf" | grep -q '^# Written by tests/slurm/cluster.sh'; then
+        rm -f "$CONF/slurm.conf" "$CONF/gres.conf"
+    fi
     log "stopped"
 }
 

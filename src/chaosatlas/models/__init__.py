@@ -36,6 +36,27 @@ def neural_class(name: str) -> type:
     return getattr(importlib.import_module(f".{module}", __name__), cls)
 
 
+def neural_hyperparameters(name: str) -> tuple[str, ...]:
+    """The keywords a neural model's constructor takes besides context, horizon, n_vars.
+
+    Read from the module's source (``ast``), not by importing it: config
+    checks run when Snakemake parses the workflow, in every job of a cluster
+    run, and importing torch there costs seconds each time.
+    """
+    import ast
+
+    module, cls = NEURAL[name]
+    tree = ast.parse((Path(__file__).parent / f"{module}.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == cls:
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                    args = [*item.args.posonlyargs, *item.args.args, *item.args.kwonlyargs]
+                    skip = {"self", "context", "horizon", "n_vars"}
+                    return tuple(a.arg for a in args if a.arg not in skip)
+    raise LookupError(f"{module}.py has no {cls}.__init__")
+
+
 class Forecaster:
     """A forecast model of any kind behind one interface.
 

@@ -255,6 +255,51 @@ class NVAR(Baseline):
         return out
 
 
+class LaggedLinearRegression(Baseline):
+    """Multivariate linear regression on lags, one step ahead, iterated (Gilpin 2023's
+    "linear regression", darts' ``LinearRegressionModel`` with ``output_chunk_length=1``).
+
+    Every variable at ``t + 1`` is a linear function, with a bias, of every
+    variable at the ``lags`` steps ``t, t - 1, ...`` (``lags`` defaults to
+    the whole context), fitted by ridge regression (``ridge``, default 1e-6)
+    on raw values over every training step; the horizon is forecast by
+    feeding each step back. Unlike :class:`LinearContext` the variables are
+    coupled and nothing is normalised per window.
+    """
+
+    name = "var"
+    HYPER = ("lags", "ridge")
+
+    @property
+    def _lags(self) -> int:
+        lags = int(self.hyper.get("lags", self.context))
+        if not 1 <= lags <= self.context:
+            raise ValueError(f"var: lags must be in 1..{self.context} (the context), got {lags}")
+        return lags
+
+    def fit(self, train: np.ndarray, val: np.ndarray | None = None) -> dict[str, Any]:
+        p = self._lags
+        w = windows(train, p + 1, 1)
+        feats = np.concatenate([np.ones((w.shape[0], 1)), w[:, :p].reshape(w.shape[0], -1)], axis=1)
+        self.state["weights"] = _ridge(feats, w[:, p], float(self.hyper.get("ridge", 1e-6)))
+        return {"samples": int(w.shape[0]), "features": int(feats.shape[1])}
+
+    def predict(self, context: np.ndarray) -> np.ndarray:
+        c = self._check(context)
+        p = self._lags
+        history = c[:, -p:].copy()
+        out = np.empty((c.shape[0], self.horizon, self.n_vars))
+        weights = self.state["weights"]
+        with np.errstate(over="ignore", invalid="ignore"):
+            for h in range(self.horizon):
+                feats = np.concatenate(
+                    [np.ones((c.shape[0], 1)), history.reshape(c.shape[0], -1)], axis=1
+                )
+                out[:, h] = feats @ weights
+                history = np.concatenate([history[:, 1:], out[:, h : h + 1]], axis=1)
+        return out
+
+
 class EchoStateNetwork(Baseline):
     """Echo state network: a fixed random leaky tanh reservoir, ridge read-out.
 
@@ -332,8 +377,11 @@ class EchoStateNetwork(Baseline):
 
 
 BASELINES: dict[str, type[Baseline]] = {
-    cls.name: cls for cls in (Persistence, Climatology, LinearContext, NVAR, EchoStateNetwork)
-}
+    cls.name: cls
+    for cls in (
+        Persistence, Climatology, LinearContext, LaggedLinearRegression, NVAR, EchoStateNetwork
+    )
+}  # fmt: skip
 
 
 def finite_or_nan(x: np.ndarray) -> np.ndarray:
