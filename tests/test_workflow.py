@@ -159,7 +159,13 @@ def test_forecast_product(two_runs):
     models = ["persistence", "climatology", "linear", "nvar", "esn", "koopa", "deepedm", "stu"]
     assert fc.model_name.values.tolist() == models
     assert fc.system_name.values.tolist() == ["Lorenz", "Henon"]
-    assert (fc.status.values == "ok").all(), fc.reason.values
+    # a constant forecast is a collapsed rollout, and says so; every other model is ok
+    constant = fc.model_name.isin(["persistence", "climatology"]).values
+    assert (fc.status.values[constant] == "rollout_collapsed").all()
+    assert (fc.d_h.values[constant] == 1.0).all()  # the worst, never better than noise
+    assert (fc.status.values[~constant] == "ok").all(), fc.reason.values
+    assert (fc.n_failed_windows.values == 0).all() and (fc.n_windows.values > 0).all()
+    assert np.isfinite(fc.d_h_floor.values).all()  # the noise floor beside every D_H
     assert fc.smape_by_step.dims == ("model", "system", "step") and fc.step.size == 16
     lorenz = fc.swap_dims(model="model_name", system="system_name").sel(system_name="Lorenz")
     # a trained one-step model beats repeating the last value on a smooth flow
