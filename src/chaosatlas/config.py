@@ -246,6 +246,7 @@ def _check_memory(dask: Mapping[str, Any], source: str) -> None:
     if dask.get("cluster", "local") != "local" or limit in (None, "auto"):
         return  # "auto" depends on the machine the rule runs on: checked there
     from .cluster import ClusterError, worker_memory_limit
+
     try:
         worker_memory_limit(dask, threads=1)
     except ClusterError as exc:

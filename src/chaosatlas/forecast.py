@@ -44,6 +44,7 @@ from .metrics import (
     state_space_divergence,
     valid_prediction_steps,
 )
+
 log = logging.getLogger("chaosatlas")
 
 #: statuses in forecast.nc, best first; the leaderboard ranks a worse status below
