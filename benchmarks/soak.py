@@ -94,6 +94,7 @@ def main() -> int:
     parser.add_argument("--workdir", default=None)
     args = parser.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="chaosatlas-soak-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     cache = Path(tempfile.mkdtemp(prefix="chaosatlas-soak-cache-"))
     env = {**os.environ, "CHAOSATLAS_CACHE_DIR": str(cache / "ca"),
            "NUMBA_CACHE_DIR": str(cache / "nb")}  # fmt: skip
