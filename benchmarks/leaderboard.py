@@ -75,7 +75,8 @@ def table(path: str, invariants: str | None = None) -> tuple[pd.DataFrame, pd.Da
     vpt = ds.vpt_lyapunov.to_pandas().T.map(lambda v: f"{v:.2f}")
     censored = ds.vpt_censored.to_pandas().T.astype(bool)
     vpt = vpt.where(~censored, ">= " + vpt)
-    vpt = vpt.where(~pd.DataFrame(failed, index=models, columns=vpt.index).T, "failed")
+    short_failed = np.isin(status, ("failed", "missing"))  # no short-horizon score
+    vpt = vpt.where(~pd.DataFrame(short_failed, index=models, columns=vpt.index).T, "failed")
     return summary, vpt
 
 
