@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from chaosatlas.report.tables import leaderboard_order, ranked_scores
+from chaosatlas.report.tables import failed_mask, leaderboard_order, ranked_scores
 
 #: Gilpin 2023's median sMAPE (0-200 scale, full training set), recomputed from its
 #: published sweep files (../shared/specs/models.md): reference rows, not run here
@@ -46,7 +46,7 @@ def table(path: str, invariants: str | None = None) -> tuple[pd.DataFrame, pd.Da
         ds = ds.sel(system_name=keep)
     order, _ = leaderboard_order(ds)
     status = ds.status.values.astype(str)
-    failed = np.isin(status, ("rollout_failed", "failed", "missing"))
+    failed = failed_mask(ds, "d_h")  # the rollout's exponent fails with the long-term scores
     with np.errstate(all="ignore"):
         lam_err = np.abs(ds.rollout_lambda1.values - ds.system_lambda1.values) / np.abs(
             ds.system_lambda1.values
@@ -75,7 +75,7 @@ def table(path: str, invariants: str | None = None) -> tuple[pd.DataFrame, pd.Da
     vpt = ds.vpt_lyapunov.to_pandas().T.map(lambda v: f"{v:.2f}")
     censored = ds.vpt_censored.to_pandas().T.astype(bool)
     vpt = vpt.where(~censored, ">= " + vpt)
-    short_failed = np.isin(status, ("failed", "missing"))  # no short-horizon score
+    short_failed = failed_mask(ds, "vpt_lyapunov")
     vpt = vpt.where(~pd.DataFrame(short_failed, index=models, columns=vpt.index).T, "failed")
     return summary, vpt
 

@@ -49,6 +49,10 @@ log = logging.getLogger("chaosatlas")
 
 #: statuses in forecast.nc, best first; the leaderboard ranks a worse status below
 FORECAST_STATUS = ("ok", "partial", "rollout_collapsed", "rollout_failed", "failed", "missing")
+#: statuses without short-horizon scores (MSE, sMAPE, VPT)
+NO_SHORT_SCORE = ("failed", "missing")
+#: statuses without long-term scores (D_stsp, D_H, rollout lambda_1)
+NO_LONG_SCORE = ("rollout_failed", *NO_SHORT_SCORE)
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ class ForecastSettings:
     models: tuple[str, ...] = ("persistence",)
     context: int = 64
     horizon: int = 32
-    vpt_horizon: int = 0  # 0: the horizon
+    vpt_horizon: int = 32  # at least the horizon (from_config makes sure)
     hyper: dict[str, dict[str, Any]] = field(default_factory=dict)
     search: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
@@ -95,15 +99,13 @@ class ForecastSettings:
                     f"config key 'forecast.systems': {', '.join(absent)} not in 'systems' "
                     "(only integrated systems have trajectories to train on)"
                 )
+        horizon = int(f.get("horizon", cls.horizon))
         return cls(
             systems=tuple(f.get("systems", cls.systems)),
             models=tuple(f.get("models", cls.models)),
             context=int(f.get("context", cls.context)),
-            horizon=int(f.get("horizon", cls.horizon)),
-            vpt_horizon=max(
-                int(f.get("horizon", cls.horizon)),
-                int(f.get("vpt_horizon", f.get("horizon", cls.horizon))),
-            ),
+            horizon=horizon,
+            vpt_horizon=max(horizon, int(f.get("vpt_horizon", horizon))),
             hyper={k: dict(v or {}) for k, v in (f.get("hyper") or {}).items()},
             search={k: [dict(c) for c in v] for k, v in (f.get("search") or {}).items()},
             training=dict(f.get("training") or {}),
@@ -226,9 +228,9 @@ def train_model(
         score = validation_mse(f, val_z)
         tried.append({"context": context, "hyper": candidate,
                       "validation_mse": score if math.isfinite(score) else None})  # fmt: skip
-        # a non-finite validation error never wins; ties keep the first setting
-        if best is None or (math.isfinite(score) and not score >= best[0]):
-            best = (score if math.isfinite(score) else math.inf, f, fit_report, k)
+        # validation_mse is inf, never NaN, when a forecast fails; ties keep the first
+        if best is None or score < best[0]:
+            best = (score, f, fit_report, k)
     assert best is not None
     _, f, report, chosen = best
     # the search's cost is the model's training cost
@@ -293,6 +295,10 @@ class Score:
         """Record a problem: the worse status stays, every reason is kept."""
         if FORECAST_STATUS.index(status) > FORECAST_STATUS.index(self.status):
             self.status = status
+        self.explain(reason)
+
+    def explain(self, reason: str) -> None:
+        """Add a reason without changing the status (a partial score, not a failure)."""
         self.reason = f"{self.reason}; {reason}" if self.reason else reason
 
 
@@ -443,9 +449,9 @@ def _long_term(
         r = max_lyapunov_rosenstein(roll, dt=dt, seed=seed)
         s.rollout_lambda1 = r.value
         if r.reason:
-            s.reason = f"{s.reason}; rollout exponent: {r.reason}".lstrip("; ")
+            s.explain(f"rollout exponent: {r.reason}")
     except ValueError as exc:
-        s.reason = f"{s.reason}; rollout exponent: {exc}".lstrip("; ")
+        s.explain(f"rollout exponent: {exc}")
 
 
 def noise_floor(test: np.ndarray, context: int, seed: int = 0) -> tuple[float, float]:

@@ -479,16 +479,18 @@ def validate_entropy(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
-from .forecast import FORECAST_STATUS  # noqa: E402 - the statuses belong to the stage
-
-
+# the statuses belong to the forecast stage; imported where used, so that importing
+# the schemas does not import the stage (and the stage imports these lazily)
 def _forecast_status_known(da: xr.DataArray) -> bool:
+    from .forecast import FORECAST_STATUS
+
     return bool(np.isin(da.values.astype(str), FORECAST_STATUS).all())
 
 
 def _scores_where_ok(ds: xr.Dataset) -> bool:
-    status = ds["status"].values.astype(str)
-    scored = np.isin(status, FORECAST_STATUS[:4])
+    from .forecast import NO_SHORT_SCORE
+
+    scored = ~np.isin(ds["status"].values.astype(str), NO_SHORT_SCORE)
     return bool(np.all(np.isfinite(ds["smape"].values[scored])))
 
 

@@ -213,12 +213,11 @@ def long_term_figure(
         values = np.asarray(scores[key], dtype=float)
         for j, system in enumerate(systems):
             ok = np.isfinite(values[:, j])
-            bars = ax.bar(x[ok] + j * width, values[ok, j], width, label=system)
+            ax.bar(x[ok] + j * width, values[ok, j], width, label=system)
             gaps = x[~ok] + j * width
             ax.plot(gaps, np.zeros_like(gaps), "x", color="#b00020", ms=7, mew=2,
                     transform=ax.get_xaxis_transform(), clip_on=False,
                     label="failed (no value)" if j == 0 and gaps.size else None)  # fmt: skip
-            del bars
         ax.set_xticks(x + width * (len(systems) - 1) / 2, models, rotation=45, ha="right")
         ax.set_title(title, fontsize=10)
         ax.set_yscale("symlog", linthresh=0.01)

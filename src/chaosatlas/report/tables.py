@@ -22,6 +22,7 @@ __all__ = [
     "catalogue_table",
     "disagreeing",
     "invariants_table",
+    "failed_mask",
     "leaderboard_order",
     "leaderboard_table",
     "literature_values",
@@ -234,23 +235,29 @@ LEADERBOARD_SCORES = (
 #: the value a failed or missing score ranks as: never a gap, never better than a success
 WORST = {"vpt_lyapunov": 0.0, "vpt_periods": 0.0, "smape": 200.0, "d_stsp": math.inf, "d_h": 1.0}
 
-#: statuses with no short-horizon score (forecast.nc); long-term scores also fail on these
-_SHORT_FAILED = ("failed", "missing")
-_LONG_FAILED = ("rollout_failed", "failed", "missing")
+
+def failed_mask(ds: xr.Dataset, var: str) -> np.ndarray:
+    """``(model, system)``: True where the status says ``var`` has no score.
+
+    A short-horizon score fails where the status is failed or missing, a
+    long-term score (D_stsp, D_H) also where the rollout failed
+    (:data:`chaosatlas.forecast.NO_SHORT_SCORE`, ``NO_LONG_SCORE``).
+    """
+    from ..forecast import NO_LONG_SCORE, NO_SHORT_SCORE
+
+    statuses = NO_LONG_SCORE if var in ("d_stsp", "d_h") else NO_SHORT_SCORE
+    return np.isin(ds["status"].values.astype(str), statuses)
 
 
 def ranked_scores(ds: xr.Dataset, var: str) -> np.ndarray:
     """``ds[var]`` ``(model, system)`` with every failure replaced by its worst value.
 
-    A short-horizon score is a failure where the status is failed or missing,
-    a long-term score also where the rollout failed; any non-finite value
-    left is a failure too. Nothing is dropped: a median over systems then
-    counts a failure against the model.
+    A failure is what :func:`failed_mask` says, or any non-finite value left.
+    Nothing is dropped: a median over systems then counts a failure against
+    the model.
     """
     values = ds[var].values.astype(float).copy()
-    status = ds["status"].values.astype(str)
-    failed = np.isin(status, _LONG_FAILED if var in ("d_stsp", "d_h") else _SHORT_FAILED)
-    values[failed | ~np.isfinite(values)] = WORST[var]
+    values[failed_mask(ds, var) | ~np.isfinite(values)] = WORST[var]
     return values
 
 
@@ -299,12 +306,13 @@ def leaderboard_order(ds: xr.Dataset) -> tuple[np.ndarray, dict[str, np.ndarray]
     return np.lexsort(keys[::-1]), summary
 
 
-def _score_cell(ds: xr.Dataset, var: str, i: int, j: int, best: float) -> tuple[str, str]:
+def _score_cell(
+    ds: xr.Dataset, var: str, i: int, j: int, best: float, failed: np.ndarray
+) -> tuple[str, str]:
     """One per-system cell: the value, ``≥`` where censored, a marked gap where failed."""
     v = float(ds[var].values[i, j])
     status = str(ds["status"].values[i, j])
-    failed = status in (_LONG_FAILED if var in ("d_stsp", "d_h") else _SHORT_FAILED)
-    if failed or not math.isfinite(v):
+    if failed[i, j] or not math.isfinite(v):
         title = html.escape(str(ds["reason"].values[i, j]) if "reason" in ds else status)
         return "num gap", f'<span title="{title}">✗ {html.escape(status)}</span>'
     text = _fmt(v)
@@ -338,12 +346,12 @@ def leaderboard_table(ds: xr.Dataset, compact: bool = False) -> str:
     order, summary = leaderboard_order(ds)
     per_system = LEADERBOARD_SCORES[:1] if compact else LEADERBOARD_SCORES
     summarised = LEADERBOARD_SCORES[1:] if compact else ()
+    failed = {var: failed_mask(ds, var) for var, _, _ in LEADERBOARD_SCORES}
     best: dict[tuple[str, int], float] = {}
     for var, _, larger in LEADERBOARD_SCORES:
         values = ds[var].values.astype(float)
-        ok = ~np.isin(ds["status"].values.astype(str), _SHORT_FAILED)
         for j in range(len(systems)):
-            col = values[:, j][np.isfinite(values[:, j]) & ok[:, j]]
+            col = values[:, j][np.isfinite(values[:, j]) & ~failed[var][:, j]]
             if col.size:
                 best[(var, j)] = col.max() if larger else col.min()
     n_sys = len(systems)
@@ -356,7 +364,7 @@ def leaderboard_table(ds: xr.Dataset, compact: bool = False) -> str:
         cells.append(("num", f"{int(summary['n_failed'][i])} / {n_sys}"))
         for j in range(n_sys):
             for var, _, _ in per_system:
-                cells.append(_score_cell(ds, var, i, j, best.get((var, j), math.nan)))
+                cells.append(_score_cell(ds, var, i, j, best.get((var, j), math.nan), failed[var]))
         for var, _, _ in summarised:
             cells.append(("num", _median_text(summary[var][i], n_sys)))
         status = sorted({str(s) for s in ds["status"].values[i]})
